@@ -1,0 +1,60 @@
+# Sunshine Draw — the two commands of the README, and a few more.
+#   make run    virtualenv, install, migrate SQLite, load the demo year, gunicorn on 127.0.0.1:8000
+#   make test   install the test tools (and Chromium when missing), lint, types, the whole suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi:app
+
+.PHONY: run test lint types unit browser-deps demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+run: $(VENV)/.runtime
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load
+	@$(BIN)/flask demo logins
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
+demo: $(VENV)/.runtime
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load
+
+# Debian's Chromium is the browser for the Playwright tests; Playwright's own download is not used.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || { echo "could not install chromium: the browser tests need /usr/bin/chromium"; exit 1; }; \
+	fi
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(VENV)/.dev
+	$(BIN)/mypy
+
+unit: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test: $(VENV)/.dev browser-deps lint types
+	../shared/tools/check-vectors $(BIN)/python || [ ! -d ../shared/tools ]
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/draw_engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

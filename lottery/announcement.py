@@ -1,0 +1,234 @@
+"""The announcement (SPEC §4): build one, and validate one as published."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lottery import PROTOCOL
+from lottery.drand import QUICKNET_CHAIN_HASH, round_at
+from lottery.errors import AnnouncementError, ProtocolError
+from lottery.population import ID_PATTERN, STRATUM_PATTERN, Population
+from lottery.timestamps import format_timestamp, parse_timestamp
+
+STAGE_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
+POOLED = "*"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+#: Upper bound on dice so that a typo cannot announce a draw nobody can finish on camera.
+MAX_DICE = 100
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a draw: its name, where it draws from and the quota of each group."""
+
+    name: str
+    source: str
+    quota: dict[str, int]
+
+    @property
+    def pooled(self) -> bool:
+        """True when the stage draws one group (`"*"`) over its whole from-set."""
+        return POOLED in self.quota
+
+    def to_json(self) -> dict[str, Any]:
+        """The stage as the announcement carries it."""
+        return {"from": self.source, "name": self.name, "quota": dict(self.quota)}
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A validated announcement; `document` is the JSON object exactly as published."""
+
+    document: dict[str, Any]
+    draw_id: str
+    population_digest: str
+    population_size: int
+    population_strata: dict[str, int]
+    stages: tuple[Stage, ...]
+    commitment: str
+    dice_count: int | None
+    drand_round: int | None
+
+
+def build_announcement(
+    *,
+    draw_id: str,
+    title: str,
+    office: str,
+    population: Population,
+    stages: list[Stage],
+    commitment: str,
+    dice_count: int | None,
+    use_drand: bool,
+    scheduled_at: datetime,
+    announced_at: datetime,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Assemble an announcement document and validate it.
+
+    The drand round is the first quicknet round at or after `scheduled_at`. `extra` holds
+    descriptive fields (rule text, witnesses) that verifiers ignore but the signature covers.
+    Raises `AnnouncementError` for anything SPEC §4 does not allow.
+    """
+    entropy: dict[str, Any] = {"commitment": commitment}
+    if dice_count is not None:
+        entropy["dice"] = {"count": dice_count}
+    if use_drand:
+        entropy["drand"] = {"chain_hash": QUICKNET_CHAIN_HASH, "round": round_at(scheduled_at)}
+    document: dict[str, Any] = dict(extra or {})
+    document.update(
+        {
+            "protocol": PROTOCOL,
+            "draw_id": draw_id,
+            "title": title,
+            "office": office,
+            "population": {
+                "digest": population.digest,
+                "size": population.size,
+                "strata": population.strata_counts(),
+            },
+            "stages": [stage.to_json() for stage in stages],
+            "entropy": entropy,
+            "scheduled_at": format_timestamp(scheduled_at),
+            "announced_at": format_timestamp(announced_at),
+        }
+    )
+    announcement = parse_announcement(document)
+    check_against_population(announcement, population)
+    return document
+
+
+def parse_announcement(document: object) -> Announcement:
+    """Validate an announcement object (already parsed from JSON) and return its fields.
+
+    Raises `AnnouncementError` naming the first field that is wrong.
+    """
+    if not isinstance(document, dict):
+        raise AnnouncementError("announcement must be a JSON object")
+    if document.get("protocol") != PROTOCOL:
+        raise AnnouncementError(f"announcement protocol must be {PROTOCOL!r}")
+    draw_id = document.get("draw_id")
+    if not isinstance(draw_id, str) or not ID_PATTERN.fullmatch(draw_id):
+        raise AnnouncementError("draw_id must be 1–64 of A–Z a–z 0–9 . _ -, starting with a letter or digit")
+    for name in ("title", "office"):
+        if not isinstance(document.get(name), str) or not document[name].strip():
+            raise AnnouncementError(f"announcement {name} must be a non-empty string")
+    digest, size, strata = _parse_population_field(document.get("population"))
+    stages = _parse_stages(document.get("stages"))
+    for stage in stages:
+        if stage.source == "population" and stage.pooled and stage.quota[POOLED] > size:
+            raise AnnouncementError(f"stage {stage.name}: quota {stage.quota[POOLED]} exceeds the population of {size}")
+        if stage.source == "population" and not stage.pooled:
+            for key, k in stage.quota.items():
+                if k > strata.get(key, 0):
+                    raise AnnouncementError(
+                        f"stage {stage.name}: quota {k} exceeds stratum {key} of {strata.get(key, 0)}"
+                    )
+    commitment, dice_count, drand_round = _parse_entropy(document.get("entropy"))
+    try:
+        scheduled = parse_timestamp(document.get("scheduled_at"), "scheduled_at")
+        announced = parse_timestamp(document.get("announced_at"), "announced_at")
+    except ProtocolError as exc:
+        raise AnnouncementError(str(exc)) from None
+    if announced > scheduled:
+        raise AnnouncementError("announced_at is after scheduled_at: a draw is announced before it happens")
+    return Announcement(
+        document=document,
+        draw_id=draw_id,
+        population_digest=digest,
+        population_size=size,
+        population_strata=strata,
+        stages=tuple(stages),
+        commitment=commitment,
+        dice_count=dice_count,
+        drand_round=drand_round,
+    )
+
+
+def check_against_population(announcement: Announcement, population: Population) -> None:
+    """Refuse a population whose digest, size or strata differ from the announcement's."""
+    if population.digest != announcement.population_digest:
+        raise AnnouncementError("population digest does not match the announcement")
+    if population.size != announcement.population_size:
+        raise AnnouncementError("population size does not match the announcement")
+    if population.strata_counts() != announcement.population_strata:
+        raise AnnouncementError("population strata counts do not match the announcement")
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _parse_population_field(value: object) -> tuple[str, int, dict[str, int]]:
+    if not isinstance(value, dict):
+        raise AnnouncementError("announcement population must be {digest, size, strata}")
+    digest, size, strata = value.get("digest"), value.get("size"), value.get("strata")
+    if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
+        raise AnnouncementError("population digest must be 64 lowercase hex characters")
+    if not _is_count(size) or size < 1:  # type: ignore[operator]
+        raise AnnouncementError("population size must be a positive integer")
+    if not isinstance(strata, dict) or not strata:
+        raise AnnouncementError("population strata must map each stratum to its count")
+    for key, count in strata.items():
+        if not STRATUM_PATTERN.fullmatch(key) or not _is_count(count) or count < 1:
+            raise AnnouncementError(f"population stratum {key!r} must be a valid name with a positive count")
+    if sum(strata.values()) != size:
+        raise AnnouncementError("population strata counts do not add up to its size")
+    return digest, size, dict(strata)
+
+
+def _parse_stages(value: object) -> list[Stage]:
+    if not isinstance(value, list) or not value:
+        raise AnnouncementError("announcement stages must be a non-empty list")
+    stages: list[Stage] = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise AnnouncementError("each stage must be {name, from, quota}")
+        name, source, quota = item.get("name"), item.get("from"), item.get("quota")
+        if not isinstance(name, str) or not STAGE_PATTERN.fullmatch(name) or name == "population":
+            raise AnnouncementError(
+                f"stage name {name!r} must be 1–32 of a–z 0–9 -, starting with a letter, and not 'population'"
+            )
+        if any(stage.name == name for stage in stages):
+            raise AnnouncementError(f"stage name {name} is used twice")
+        if source != "population" and not any(stage.name == source for stage in stages):
+            raise AnnouncementError(
+                f"stage {name} draws from {source!r}, which is neither population nor an earlier stage"
+            )
+        if not isinstance(quota, dict) or not quota:
+            raise AnnouncementError(f'stage {name}: quota must be {{"*": k}} or a map from stratum to k')
+        if POOLED in quota and len(quota) != 1:
+            raise AnnouncementError(f'stage {name}: quota mixes "*" with strata')
+        for key, k in quota.items():
+            if key != POOLED and not STRATUM_PATTERN.fullmatch(key):
+                raise AnnouncementError(f"stage {name}: quota key {key!r} is not a stratum name")
+            if not _is_count(k):
+                raise AnnouncementError(f"stage {name}: quota for {key} must be a whole number 0 or more")
+        stages.append(Stage(name=name, source=source, quota=dict(quota)))  # type: ignore[arg-type]
+    return stages
+
+
+def _parse_entropy(value: object) -> tuple[str, int | None, int | None]:
+    if not isinstance(value, dict):
+        raise AnnouncementError("announcement entropy must be {commitment, dice?, drand?}")
+    commitment = value.get("commitment")
+    if not isinstance(commitment, str) or not _HEX64.fullmatch(commitment):
+        raise AnnouncementError("entropy commitment must be 64 lowercase hex characters")
+    dice_count: int | None = None
+    drand_round: int | None = None
+    if "dice" in value:
+        dice = value["dice"]
+        if not isinstance(dice, dict) or not _is_count(dice.get("count")) or not 1 <= dice["count"] <= MAX_DICE:
+            raise AnnouncementError(f'entropy dice must be {{"count": n}} with 1 <= n <= {MAX_DICE}')
+        dice_count = dice["count"]
+    if "drand" in value:
+        drand = value["drand"]
+        if not isinstance(drand, dict) or drand.get("chain_hash") != QUICKNET_CHAIN_HASH:
+            raise AnnouncementError("entropy drand must name the quicknet chain hash")
+        if not _is_count(drand.get("round")) or drand["round"] < 1:
+            raise AnnouncementError("entropy drand round must be a positive integer")
+        drand_round = drand["round"]
+    if dice_count is None and drand_round is None:
+        raise AnnouncementError("entropy needs dice, drand or both besides the commitment")
+    return commitment, dice_count, drand_round

@@ -1,0 +1,364 @@
+"""Verify a published draw bundle (SPEC §2–§10), one named check at a time.
+
+The bundle layout is documented in `docs/bundle.md`. Five files are required
+(`population.tsv`, `announcement.json`, `result.json` and the two `.sig` files); `office.vkey`,
+`checkpoint` and `inclusion.json` are checked when present and reported as absent otherwise.
+"""
+
+import base64
+import binascii
+import hashlib
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lottery.announcement import Announcement, check_against_population, parse_announcement
+from lottery.canonical import canonical_json, digest, load_canonical, load_json
+from lottery.checkpoint import Checkpoint, open_checkpoint
+from lottery.drand import bls_available, check_randomness, check_signature
+from lottery.draw import DrawInputs, check_dice, commitment, compute_seed, parse_inputs, run_draw
+from lottery.errors import ProtocolError
+from lottery.merkle import leaf_hash, verify_inclusion
+from lottery.population import Population, parse_population
+from lottery.signing import Verifier, load_vkey, parse_vkey, verify_document
+
+REQUIRED = ("population.tsv", "announcement.json", "announcement.json.sig", "result.json", "result.json.sig")
+OPTIONAL = ("office.vkey", "checkpoint", "inclusion.json")
+#: A bundle member larger than this is refused before it is read (zip bombs, runaway files).
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+
+
+@dataclass
+class Check:
+    """One line of the verification report."""
+
+    outcome: str
+    what: str
+    detail: str = ""
+
+    def line(self) -> str:
+        """The check as the CLI prints it."""
+        mark = {PASS: "✓", FAIL: "✗", SKIP: "–"}[self.outcome]
+        return f"{mark} {self.what}" + (f": {self.detail}" if self.detail else "")
+
+
+@dataclass
+class Report:
+    """Every check made on a bundle; `ok` only when none failed."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed (absent optional parts and skipped checks do not fail)."""
+        return all(check.outcome != FAIL for check in self.checks)
+
+    def add(self, outcome: str, what: str, detail: str = "") -> None:
+        """Record one check."""
+        self.checks.append(Check(outcome, what, detail))
+
+    def attempt(self, what: str, action: Callable[[], str | None]) -> bool:
+        """Run `action`; a `ProtocolError` fails the check with its message. Returns success."""
+        try:
+            detail = action()
+        except ProtocolError as exc:
+            self.add(FAIL, what, str(exc))
+            return False
+        self.add(PASS, what, detail or "")
+        return True
+
+
+def read_bundle(location: str | Path) -> dict[str, bytes]:
+    """Read the bundle's known files from a folder or a zip (members may sit in one subfolder)."""
+    path = Path(location)
+    names = REQUIRED + OPTIONAL
+    files: dict[str, bytes] = {}
+    if path.is_dir():
+        for name in names:
+            member = path / name
+            if member.is_file():
+                if member.stat().st_size > MAX_MEMBER_BYTES:
+                    raise ProtocolError(f"{name} is larger than {MAX_MEMBER_BYTES} bytes")
+                files[name] = member.read_bytes()
+        return files
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                base = info.filename.rsplit("/", 1)[-1]
+                if base in names and info.filename.count("/") <= 1 and base not in files:
+                    if info.file_size > MAX_MEMBER_BYTES:
+                        raise ProtocolError(f"{base} is larger than {MAX_MEMBER_BYTES} bytes")
+                    with archive.open(info) as handle:
+                        data = handle.read(MAX_MEMBER_BYTES + 1)
+                    if len(data) > MAX_MEMBER_BYTES:
+                        raise ProtocolError(f"{base} is larger than {MAX_MEMBER_BYTES} bytes")
+                    files[base] = data
+    except FileNotFoundError:
+        raise ProtocolError(f"no bundle at {location}") from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ProtocolError(f"{location} is neither a folder nor a readable zip: {exc}") from None
+    return files
+
+
+def verify_bundle(files: dict[str, bytes], key: str | None = None, *, check_bls: bool = True) -> Report:
+    """Check everything in a bundle; `key` is a vkey string or file (else `office.vkey` is used)."""
+    report = Report()
+    missing = [name for name in REQUIRED if name not in files]
+    if missing:
+        report.add(FAIL, "bundle has the five required files", "missing " + ", ".join(missing))
+        return report
+
+    population: Population | None = None
+    announcement: Announcement | None = None
+    result: dict[str, Any] | None = None
+    verifier: Verifier | None = None
+
+    def check_population() -> str:
+        nonlocal population
+        population = parse_population(files["population.tsv"])
+        return f"{population.size} entries, sha256 {population.digest}"
+
+    def check_announcement() -> str:
+        nonlocal announcement
+        announcement = parse_announcement(load_canonical(files["announcement.json"], "announcement.json"))
+        return f"draw {announcement.draw_id}, digest {digest(announcement.document)}"
+
+    report.attempt("population.tsv is canonical", check_population)
+    report.attempt("announcement.json is a canonical sunshine-draw/1 announcement", check_announcement)
+    if population is not None and announcement is not None:
+        pop, ann = population, announcement
+        report.attempt(
+            "population.tsv is the announced population (digest, size, strata)",
+            lambda: check_against_population(ann, pop),
+        )
+
+    def check_key() -> str:
+        nonlocal verifier
+        if key is not None:
+            verifier = load_vkey(key)
+            return f"{verifier.vkey} (given with --key)"
+        if "office.vkey" not in files:
+            raise ProtocolError("no key given with --key and no office.vkey in the bundle")
+        verifier = parse_vkey(files["office.vkey"].decode("utf-8", "replace"))
+        return f"{verifier.vkey} (from the bundle's office.vkey; compare it with the office's published key)"
+
+    report.attempt("office verifier key", check_key)
+    for name in ("announcement.json", "result.json"):
+        if verifier is not None:
+            signer = verifier
+            report.attempt(
+                f"{name}.sig is the office's signature over {name}",
+                lambda name=name, signer=signer: verify_document(signer, files[name], files[name + ".sig"]),  # type: ignore[misc]
+            )
+        else:
+            report.add(FAIL, f"{name}.sig is the office's signature over {name}", "no usable key")
+
+    def check_result() -> str:
+        nonlocal result
+        document = load_canonical(files["result.json"], "result.json")
+        if not isinstance(document, dict):
+            raise ProtocolError("result.json must be a JSON object")
+        if announcement is not None:
+            if document.get("announcement_digest") != digest(announcement.document):
+                raise ProtocolError("result names a different announcement digest")
+            if document.get("draw_id") != announcement.draw_id:
+                raise ProtocolError("result names a different draw_id")
+        result = document
+        return f"digest {digest(document)}"
+
+    report.attempt("result.json is canonical and belongs to this announcement", check_result)
+    inputs = _check_inputs(report, announcement, result, check_bls)
+    if population is not None and announcement is not None and result is not None and inputs is not None:
+        _check_recomputation(report, population, announcement, result, inputs)
+    else:
+        report.add(FAIL, "the draw recomputes exactly", "not attempted: an earlier check failed")
+    _check_log(report, files, verifier, announcement, population)
+    return report
+
+
+def _check_inputs(
+    report: Report, announcement: Announcement | None, result: dict[str, Any] | None, check_bls: bool
+) -> DrawInputs | None:
+    if announcement is None or result is None:
+        return None
+    ann = announcement
+    try:
+        inputs = parse_inputs(result.get("inputs"))
+    except ProtocolError as exc:
+        report.add(FAIL, "result inputs are well-formed", str(exc))
+        return None
+    ok = report.attempt(
+        "the revealed secret reproduces the announced commitment",
+        lambda: None if commitment(inputs.secret) == ann.commitment else _fail("secret does not match the commitment"),
+    )
+    if ann.dice_count is not None:
+        count = ann.dice_count
+        ok &= report.attempt(f"dice: {count} digits as announced", lambda: f"{check_dice(inputs.dice, count)}")
+    elif inputs.dice is not None:
+        ok &= report.attempt("dice", lambda: _fail("dice given but not announced"))
+    if ann.drand_round is not None:
+        beacon = inputs.drand
+        if beacon is None or beacon.round != ann.drand_round:
+            report.add(FAIL, f"drand round {ann.drand_round} as announced", "the result carries another round or none")
+            return None
+        ok &= report.attempt(
+            f"drand round {beacon.round}: randomness = sha256(signature)", lambda: check_randomness(beacon)
+        )
+        what = f"drand round {beacon.round}: BLS signature verifies against the quicknet key"
+        if not check_bls:
+            report.add(SKIP, what, "skipped on request")
+        elif not bls_available():
+            report.add(SKIP, what, "SKIPPED because py_ecc is not installed (pip install py_ecc)")
+        else:
+            ok &= report.attempt(what, lambda: check_signature(beacon))
+    elif inputs.drand is not None:
+        ok &= report.attempt("drand", lambda: _fail("a drand round is given but not announced"))
+    return inputs if ok else None
+
+
+def _check_recomputation(
+    report: Report, population: Population, announcement: Announcement, result: dict[str, Any], inputs: DrawInputs
+) -> None:
+    seed = compute_seed(digest(announcement.document), inputs)
+    if result.get("seed") != seed:
+        report.add(FAIL, "the seed recomputes from the announcement and the inputs", f"expected {seed}")
+        return
+    report.add(PASS, "the seed recomputes from the announcement and the inputs", seed)
+    drawn_at = result.get("drawn_at")
+    try:
+        expected = run_draw(population, announcement, inputs, str(drawn_at), verify_bls=False)
+    except ProtocolError as exc:
+        report.add(FAIL, "the draw recomputes exactly", str(exc))
+        return
+    if canonical_json(expected) == canonical_json(result):
+        sizes = ", ".join(f"{stage['name']} {len(stage['selected'])}" for stage in expected["stages"])
+        report.add(PASS, "every ticket, group, threshold and the selected lists recompute exactly", sizes)
+    else:
+        report.add(
+            FAIL,
+            "every ticket, group, threshold and the selected lists recompute exactly",
+            _difference(expected, result),
+        )
+
+
+def _difference(expected: dict[str, Any], actual: dict[str, Any]) -> str:
+    """Name the first place where a published result departs from the recomputed one."""
+    actual_stages = actual.get("stages")
+    if not isinstance(actual_stages, list) or len(actual_stages) != len(expected["stages"]):
+        return "the result has a different number of stages"
+    for want, got in zip(expected["stages"], actual_stages, strict=True):
+        if not isinstance(got, dict):
+            return "a stage is malformed"
+        name = want["name"]
+        if got.get("groups") != want["groups"]:
+            return f"stage {name}: groups or thresholds differ"
+        chosen = got.get("selected")
+        if not isinstance(chosen, list) or len(chosen) != len(want["selected"]):
+            return f"stage {name}: the selected list has the wrong length"
+        for w, g in zip(want["selected"], chosen, strict=True):
+            if g != w:
+                return f"stage {name}: rank {w['rank']} should be {w['id']} with ticket {w['ticket']}"
+    for name in sorted(set(expected) | set(actual)):
+        if name != "stages" and expected.get(name) != actual.get(name):
+            return f"field {name} differs"
+    return "the result's bytes differ from the recomputed result"
+
+
+def _check_log(
+    report: Report,
+    files: dict[str, bytes],
+    verifier: Verifier | None,
+    announcement: Announcement | None,
+    population: Population | None,
+) -> None:
+    if "checkpoint" not in files:
+        report.add(SKIP, "log checkpoint", "absent from the bundle")
+        report.add(SKIP, "inclusion of the draw's log entries", "absent from the bundle")
+        return
+    checkpoint: Checkpoint | None = None
+
+    def check_checkpoint() -> str:
+        nonlocal checkpoint
+        if verifier is None:
+            raise ProtocolError("no usable key")
+        checkpoint = open_checkpoint(files["checkpoint"].decode("utf-8", "replace"), [verifier])
+        return f"log {checkpoint.origin} of size {checkpoint.size}"
+
+    report.attempt("checkpoint is signed by the office key", check_checkpoint)
+    if "inclusion.json" not in files:
+        report.add(SKIP, "inclusion of the draw's log entries", "inclusion.json absent from the bundle")
+        return
+    try:
+        proofs = load_json(files["inclusion.json"], "inclusion.json")
+        if not isinstance(proofs, list) or not proofs:
+            raise ProtocolError("inclusion.json must be a non-empty list of proofs")
+    except ProtocolError as exc:
+        report.add(FAIL, "inclusion of the draw's log entries", str(exc))
+        return
+    expected = _expected_entries(files, announcement, population)
+    for proof in proofs:
+        report.attempt(
+            f"log entry {_entry_label(proof)} is in the checkpoint",
+            lambda proof=proof: _check_one_inclusion(proof, checkpoint, expected),  # type: ignore[misc]
+        )
+
+
+def _expected_entries(
+    files: dict[str, bytes], announcement: Announcement | None, population: Population | None
+) -> dict[str, dict[str, str]]:
+    expected: dict[str, dict[str, str]] = {}
+    if announcement is not None:
+        expected["draw.announced"] = {
+            "draw_id": announcement.draw_id,
+            "announcement_digest": digest(announcement.document),
+            "population_digest": population.digest if population is not None else "",
+        }
+        expected["draw.completed"] = {
+            "draw_id": announcement.draw_id,
+            "result_digest": hashlib.sha256(files["result.json"]).hexdigest(),
+        }
+    return expected
+
+
+def _entry_label(proof: object) -> str:
+    if isinstance(proof, dict) and isinstance(proof.get("entry"), str):
+        try:
+            entry = load_json(proof["entry"].encode("utf-8"), "entry")
+            return f"{entry.get('type')} (index {proof.get('index')})"
+        except (ProtocolError, AttributeError):
+            pass
+    return "(malformed)"
+
+
+def _check_one_inclusion(proof: object, checkpoint: Checkpoint | None, expected: dict[str, dict[str, str]]) -> str:
+    if checkpoint is None:
+        raise ProtocolError("the checkpoint did not verify")
+    if not isinstance(proof, dict) or not isinstance(proof.get("entry"), str):
+        raise ProtocolError("proof must be {index, size, entry, path}")
+    index, size, path = proof.get("index"), proof.get("size"), proof.get("path")
+    if not isinstance(index, int) or not isinstance(size, int) or not isinstance(path, list):
+        raise ProtocolError("proof must be {index, size, entry, path}")
+    if size != checkpoint.size:
+        raise ProtocolError(f"proof is for tree size {size}, the checkpoint has {checkpoint.size}")
+    entry_bytes = proof["entry"].encode("utf-8")
+    entry = load_canonical(entry_bytes, "log entry")
+    want = expected.get(str(entry.get("type"))) if isinstance(entry, dict) else None
+    if want is None:
+        raise ProtocolError("entry is not a draw event of this bundle")
+    for name, value in want.items():
+        if entry.get(name) != value:
+            raise ProtocolError(f"entry's {name} does not match this bundle")
+    try:
+        hashes = [base64.b64decode(item, validate=True) for item in path]
+    except (binascii.Error, TypeError, ValueError):
+        raise ProtocolError("proof path is not base64") from None
+    verify_inclusion(index, size, leaf_hash(entry_bytes), hashes, checkpoint.root)
+    return f"index {index} of {size}"
+
+
+def _fail(message: str) -> None:
+    raise ProtocolError(message)

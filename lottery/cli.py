@@ -1,0 +1,175 @@
+"""`python -m lottery`: draw, verify, ticket, keygen and sign (SPEC §12).
+
+Refusals print one line to standard error and exit 2; nothing is written to standard output
+for a refused draw. Imports happen inside each command so that `draw` starts fast.
+"""
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from lottery.errors import ProtocolError
+
+PASSPHRASE_VARIABLE = "SUNSHINE_KEY_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
+EXIT_REFUSED = 2
+
+
+class Refusal(Exception):
+    """A command cannot go on; the message is printed as is."""
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise Refusal(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def command_draw(args: argparse.Namespace) -> int:
+    """Compute a result from population, announcement, inputs and drawn-at time."""
+    from lottery.announcement import parse_announcement
+    from lottery.canonical import canonical_json, load_json
+    from lottery.drand import bls_available
+    from lottery.draw import parse_inputs, run_draw
+    from lottery.population import parse_population
+
+    population = parse_population(_read(args.population, "population file"))
+    announcement = parse_announcement(load_json(_read(args.announcement, "announcement"), "announcement"))
+    inputs = parse_inputs(load_json(_read(args.inputs, "inputs"), "inputs"))
+    if announcement.drand_round is not None and not bls_available():
+        print("warning: py_ecc is not installed; the drand BLS signature was not checked", file=sys.stderr)
+    result = run_draw(population, announcement, inputs, args.drawn_at)
+    sys.stdout.buffer.write(canonical_json(result))
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def command_verify(args: argparse.Namespace) -> int:
+    """Check a bundle and print one line per check."""
+    from lottery.bundle import read_bundle, verify_bundle
+
+    report = verify_bundle(read_bundle(args.bundle), key=args.key)
+    for check in report.checks:
+        print(check.line())
+    print("VERIFIED: every check passed" if report.ok else "NOT VERIFIED: at least one check failed")
+    return 0 if report.ok else 1
+
+
+def command_ticket(args: argparse.Namespace) -> int:
+    """Print the ticket of one id in one stage."""
+    from lottery.announcement import STAGE_PATTERN
+    from lottery.draw import ticket
+    from lottery.population import check_id
+
+    if len(args.seed) != 64 or any(c not in "0123456789abcdef" for c in args.seed):
+        raise Refusal("seed must be 64 lowercase hex characters")
+    if not STAGE_PATTERN.fullmatch(args.stage):
+        raise Refusal("stage must be a stage name such as review")
+    print(ticket(args.seed, args.stage, check_id(args.id)))
+    return 0
+
+
+def _passphrase(confirm: bool) -> str:
+    value = os.environ.get(PASSPHRASE_VARIABLE)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise Refusal(f"set {PASSPHRASE_VARIABLE} or run in a terminal to be asked for the passphrase")
+    first = getpass.getpass("Passphrase for the private key: ")
+    if confirm and getpass.getpass("Repeat the passphrase: ") != first:
+        raise Refusal("the two passphrases differ")
+    return first
+
+
+def command_keygen(args: argparse.Namespace) -> int:
+    """Create an encrypted private key and its vkey."""
+    from lottery.keyfile import seal_private_key
+    from lottery.signing import generate_signer
+
+    out = Path(args.out)
+    key_path, vkey_path = out / f"{args.file_name}.key", out / f"{args.file_name}.vkey"
+    if key_path.exists() and not args.force:
+        raise Refusal(f"{key_path} exists; refusing to overwrite a private key (use --force)")
+    signer = generate_signer(args.name)
+    sealed = seal_private_key(signer, _passphrase(confirm=True))
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(sealed)
+    vkey_path.write_text(signer.verifier.vkey + "\n", encoding="utf-8")
+    print(f"private key (encrypted): {key_path}")
+    print(f"verifier key: {vkey_path}")
+    print(signer.verifier.vkey)
+    return 0
+
+
+def command_sign(args: argparse.Namespace) -> int:
+    """Sign a file: a detached `.sig`, or a signed note with --note."""
+    from lottery.keyfile import open_private_key
+    from lottery.signing import sign_document, sign_note
+
+    signer = open_private_key(_read(args.key, "private key"), _passphrase(confirm=False))
+    data = _read(args.file, "file to sign")
+    if args.note:
+        output = sign_note(signer, data.decode("utf-8")).encode("utf-8")
+        target = Path(args.out or args.file + ".note")
+    else:
+        output = sign_document(signer, data)
+        target = Path(args.out or args.file + ".sig")
+    target.write_bytes(output)
+    print(f"wrote {target}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m lottery`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lottery", description="Sunshine Draw protocol tools (sunshine-draw/1)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    draw = commands.add_parser("draw", help="compute result.json from the published files and the inputs")
+    draw.add_argument("--population", required=True)
+    draw.add_argument("--announcement", required=True)
+    draw.add_argument("--inputs", required=True)
+    draw.add_argument("--drawn-at", required=True, help="RFC 3339 UTC time, e.g. 2026-01-15T02:03:04Z")
+    draw.set_defaults(run=command_draw)
+
+    verify = commands.add_parser("verify", help="check a draw bundle (zip or folder)")
+    verify.add_argument("bundle")
+    verify.add_argument("--key", help="the office's vkey, or a file holding it")
+    verify.set_defaults(run=command_verify)
+
+    ticket = commands.add_parser("ticket", help="print one entry's ticket")
+    ticket.add_argument("--seed", required=True)
+    ticket.add_argument("--stage", required=True)
+    ticket.add_argument("--id", required=True)
+    ticket.set_defaults(run=command_ticket)
+
+    keygen = commands.add_parser("keygen", help="create an encrypted Ed25519 key and its vkey")
+    keygen.add_argument("--name", required=True, help="the key's name: the log origin, e.g. ethics.kinmen.gov.tw/draws")
+    keygen.add_argument("--out", default=".", help="folder to write NAME.key and NAME.vkey into")
+    keygen.add_argument("--file-name", default="office")
+    keygen.add_argument("--force", action="store_true")
+    keygen.set_defaults(run=command_keygen)
+
+    sign = commands.add_parser("sign", help="sign a file with an encrypted private key")
+    sign.add_argument("file")
+    sign.add_argument("--key", required=True, help="the encrypted private key file")
+    sign.add_argument("--note", action="store_true", help="write a C2SP signed note instead of a .sig")
+    sign.add_argument("--out")
+    sign.set_defaults(run=command_sign)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except (ProtocolError, Refusal) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    return code

@@ -1,0 +1,129 @@
+"""The population file `population.tsv` (SPEC §2): parse, validate and serialise.
+
+The file is the canonical form itself: one `<id>\\t<stratum>\\n` line per entry, sorted by the
+bytes of `id`, no header. Anything else is refused with the line number and the reason, so
+`sha256sum population.tsv` is the population digest.
+"""
+
+import hashlib
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lottery.errors import PopulationError
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+STRATUM_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+_LINE = rb"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\t[a-z0-9][a-z0-9-]{0,31}\n"
+_FILE = re.compile(rb"(?:" + _LINE + rb")+")
+_LINE_RE = re.compile(_LINE)
+
+
+@dataclass(frozen=True)
+class Population:
+    """A validated population.
+
+    `ids` and `strata` are parallel lists of ASCII bytes in file order (ascending id);
+    `data` is the exact file and `digest` its SHA-256 in hex.
+    """
+
+    data: bytes
+    ids: list[bytes] = field(repr=False)
+    strata: list[bytes] = field(repr=False)
+    digest: str
+
+    @property
+    def size(self) -> int:
+        """How many entries the population has."""
+        return len(self.ids)
+
+    def strata_counts(self) -> dict[str, int]:
+        """Entries per stratum, as the announcement's `population.strata` carries them."""
+        return {s.decode("ascii"): n for s, n in sorted(Counter(self.strata).items())}
+
+    def entries(self) -> list[tuple[str, str]]:
+        """The `(id, stratum)` pairs as text, in file order."""
+        return [(i.decode("ascii"), s.decode("ascii")) for i, s in zip(self.ids, self.strata, strict=True)]
+
+
+def parse_population(data: bytes) -> Population:
+    """Validate the bytes of a `population.tsv` and return the population.
+
+    Raises `PopulationError` naming the first offending line when the file is not canonical
+    (format, order, duplicates, trailing text, empty file).
+    """
+    if not data:
+        raise PopulationError("population file is empty: at least one entry is required")
+    if not _FILE.fullmatch(data):
+        raise PopulationError(_describe_format_problem(data))
+    lines = data.split(b"\n")
+    lines.pop()  # the file ends with "\n"
+    ids: list[bytes] = []
+    strata: list[bytes] = []
+    for line in lines:
+        entry_id, _, stratum = line.partition(b"\t")
+        ids.append(entry_id)
+        strata.append(stratum)
+    for number, (before, after) in enumerate(itertools.pairwise(ids), start=2):
+        if not before < after:
+            reason = "repeats the id above it" if before == after else "is out of order (ids ascend by bytes)"
+            raise PopulationError(f"population file is not canonical: line {number} ({after.decode()}) {reason}")
+    return Population(data=data, ids=ids, strata=strata, digest=hashlib.sha256(data).hexdigest())
+
+
+def serialize_population(entries: Iterable[tuple[str, str]]) -> bytes:
+    """Build the canonical file from `(id, stratum)` pairs in any order.
+
+    Raises `PopulationError` for a malformed id or stratum, a duplicate id or no entries.
+    """
+    pairs = sorted(entries, key=lambda pair: pair[0].encode("utf-8"))
+    for entry_id, stratum in pairs:
+        check_id(entry_id)
+        check_stratum(stratum)
+    for before, after in itertools.pairwise(pairs):
+        if before[0] == after[0]:
+            raise PopulationError(f"id {after[0]} appears twice")
+    if not pairs:
+        raise PopulationError("a population needs at least one entry")
+    return "".join(f"{i}\t{s}\n" for i, s in pairs).encode("ascii")
+
+
+def check_id(entry_id: str) -> str:
+    """Return `entry_id` if it is a valid case number, else raise `PopulationError`."""
+    if not ID_PATTERN.fullmatch(entry_id) or not entry_id.isascii():
+        raise PopulationError(
+            f"id {entry_id!r} is not valid: 1–64 of A–Z a–z 0–9 . _ -, starting with a letter or digit"
+        )
+    return entry_id
+
+
+def check_stratum(stratum: str) -> str:
+    """Return `stratum` if it is a valid stratum name, else raise `PopulationError`."""
+    if not STRATUM_PATTERN.fullmatch(stratum) or not stratum.isascii():
+        raise PopulationError(f"stratum {stratum!r} is not valid: 1–32 of a–z 0–9 -, starting with a letter or digit")
+    return stratum
+
+
+def _describe_format_problem(data: bytes) -> str:
+    """Find the first line that breaks the format and say why (the slow path, errors only)."""
+    lines = data.split(b"\n")
+    if lines[-1] != b"":
+        return f"population file is not canonical: line {len(lines)} does not end with a newline"
+    for number, line in enumerate(lines[:-1], start=1):
+        if _LINE_RE.fullmatch(line + b"\n"):
+            continue
+        if line == b"":
+            return f"population file is not canonical: line {number} is empty"
+        if line.count(b"\t") != 1:
+            return f"population file is not canonical: line {number} must be <id><TAB><stratum>"
+        entry_id, _, stratum = line.partition(b"\t")
+        text_id = entry_id.decode("utf-8", "replace")
+        if not ID_PATTERN.fullmatch(text_id) or not entry_id.isascii():
+            return f"population file is not canonical: line {number} has an invalid id {text_id!r}"
+        return (
+            f"population file is not canonical: line {number} has an invalid stratum "
+            f"{stratum.decode('utf-8', 'replace')!r}"
+        )
+    return "population file is not canonical"

@@ -1,0 +1,13 @@
+"""Shared fixtures. The known-answer vectors are a copy of `../shared/vectors` (see tests/vectors)."""
+
+from pathlib import Path
+
+import pytest
+
+VECTORS = Path(__file__).parent / "vectors"
+
+
+@pytest.fixture(scope="session")
+def vectors() -> Path:
+    """The folder holding `draw/` and `tlog/` known-answer cases."""
+    return VECTORS
