@@ -1,0 +1,58 @@
+"""The Sunshine Draw web application: `create_app()` builds it (Flask application factory)."""
+
+from flask import Flask
+
+from service.config import ROOT, Settings, load_settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the application from `settings` (default: read from the environment).
+
+    Refuses to start when an endpoint lacks an access rule (see `service.access`).
+    """
+    from public_site import public_blueprint
+    from service import database, i18n, web
+    from service.access import check_access_rules
+    from service.api import api_blueprint
+    from service.auth import auth_blueprint
+    from service.cli import register_commands
+    from service.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from service.operator import operator_blueprint
+
+    settings = settings or load_settings()
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_dir),
+        template_folder="templates",
+        static_folder="static",
+    )
+    app.config.update(settings.flask_config())
+    app.extensions["sunshine_settings"] = settings
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+
+    database.configure_sqlite()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "service" / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    limiter.init_app(app)
+
+    app.register_blueprint(auth_blueprint)
+    app.register_blueprint(operator_blueprint)
+    app.register_blueprint(api_blueprint)
+    app.register_blueprint(public_blueprint)
+    web.register(app)
+    i18n.register(app)
+    register_commands(app)
+    check_access_rules(app)
+    with app.app_context():
+        # gunicorn --preload forks after this: no connection may be shared across workers.
+        db.engine.dispose()
+    return app
+
+
+def settings_of(app: Flask) -> Settings:
+    """The `Settings` an app was built with."""
+    settings: Settings = app.extensions["sunshine_settings"]
+    return settings

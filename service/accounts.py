@@ -1,0 +1,77 @@
+"""Accounts: creating users and checking passwords (argon2id, via argon2-cffi)."""
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import ROLES, Office, User, utcnow
+
+_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
+MIN_PASSWORD = 12
+#: Verifying against this hash when the user does not exist keeps login timing uniform.
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+class AccountError(ValueError):
+    """The account cannot be created as asked."""
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password`."""
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session, *, office: Office, username: str, display_name: str, password: str, role: str
+) -> User:
+    """Create an active user; refuses a taken or malformed username, a weak password or an unknown role."""
+    username = username.strip().lower()
+    if not USERNAME.fullmatch(username):
+        raise AccountError("username must be 3–64 of a–z 0–9 . _ -")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password must be at least {MIN_PASSWORD} characters")
+    if not display_name.strip():
+        raise AccountError("display name is required")
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise AccountError(f"username {username} is taken")
+    user = User(
+        office=office,
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=hash_password(password),
+        role=role,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this username and password, or None (same work either way)."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def get_or_create_office(session: Session, slug: str, name: str, name_en: str = "") -> Office:
+    """The office with `slug`, created when absent."""
+    office = session.scalar(select(Office).where(Office.slug == slug))
+    if office is None:
+        office = Office(slug=slug, name=name, name_en=name_en, strata_map={})
+        session.add(office)
+        session.flush()
+    return office

@@ -1,0 +1,130 @@
+"""Settings, read once from the environment into a frozen, typed object.
+
+Development and test get safe defaults; production refuses to start without a real secret key
+(SecureDrop's `sdconfig.py`, Arlo's `read_env_var`). Secrets are never logged.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a deployment that can start safely."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application reads from its environment."""
+
+    environment: str = "development"
+    secret_key: str = field(default="", repr=False)
+    database_url: str = ""
+    instance_dir: Path = ROOT / "instance"
+    keys_dir: Path = ROOT / "keys"
+    #: Name of the transparency log and of the office key (SPEC §9–§10): the log origin.
+    log_origin: str = "sunshine-draw.localhost/log"
+    redis_url: str | None = None
+    max_upload_bytes: int = 50 * 1024 * 1024
+    drand_relays: tuple[str, ...] = (
+        "https://api.drand.sh",
+        "https://api2.drand.sh",
+        "https://api3.drand.sh",
+        "https://drand.cloudflare.com",
+    )
+    drand_timeout_seconds: float = 5.0
+    public_base_url: str = "http://127.0.0.1:8000"
+    secure_cookies: bool = False
+
+    @property
+    def testing(self) -> bool:
+        """True under the test suite."""
+        return self.environment == "test"
+
+    def flask_config(self) -> dict[str, Any]:
+        """The Flask config keys these settings imply."""
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "MAX_CONTENT_LENGTH": self.max_upload_bytes,
+            "TESTING": self.testing,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.secure_cookies,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SECURE": self.secure_cookies,
+            "BABEL_DEFAULT_LOCALE": "zh_Hant_TW",
+            "BABEL_DEFAULT_TIMEZONE": "Asia/Taipei",
+            "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "service" / "translations"),
+            "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
+            "RATELIMIT_ENABLED": True,
+        }
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        """A copy with some fields replaced (tests build their settings this way)."""
+        return replace(self, **changes)
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build `Settings` from environment variables; refuse an unsafe production setup."""
+    env = dict(os.environ if environ is None else environ)
+    environment = env.get("SUNSHINE_ENV", "development")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"SUNSHINE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+    instance_dir = Path(env.get("SUNSHINE_INSTANCE_DIR", ROOT / "instance"))
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if environment == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set: production needs a long random secret "
+                '(python -c "import secrets; print(secrets.token_hex(32))")'
+            )
+        secret_key = _development_secret(instance_dir)
+    elif environment == "production" and len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY is too short for production: use at least 32 random characters")
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'sunshine.db'}"
+    relays = tuple(r.strip() for r in env.get("DRAND_RELAYS", "").split(",") if r.strip())
+    settings = Settings(
+        environment=environment,
+        secret_key=secret_key,
+        database_url=_normalise_database_url(database_url),
+        instance_dir=instance_dir,
+        keys_dir=Path(env.get("SUNSHINE_KEYS_DIR", ROOT / "keys")),
+        log_origin=env.get("SUNSHINE_LOG_ORIGIN", Settings.log_origin),
+        redis_url=env.get("REDIS_URL") or None,
+        max_upload_bytes=int(env.get("SUNSHINE_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        public_base_url=env.get("SUNSHINE_PUBLIC_URL", Settings.public_base_url).rstrip("/"),
+        secure_cookies=environment == "production",
+    )
+    if relays:
+        settings = settings.with_overrides(drand_relays=relays)
+    return settings
+
+
+def _normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret(instance_dir: Path) -> str:
+    """A per-checkout random secret for development, kept in `instance/` (git-ignored)."""
+    path = instance_dir / "dev-secret-key"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(value)
+        return value

@@ -1,0 +1,152 @@
+"""The demo year: a county ethics office with 244 declarations (178 regular, 66 not), shaped like
+the example in DESIGN.md. Names, agencies and IDs are invented (IDs pass the checksum but were
+generated at random); nothing here describes a real person.
+"""
+
+import csv
+import io
+import random
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts import create_user, get_or_create_office
+from service.declarations import import_upload, start_upload
+from service.draw_rules import Rule
+from service.draws import DrawSetup, save_draft
+from service.models import Declarant, Draw, Office, User, utcnow
+
+DEMO_YEAR = 114
+DEMO_OFFICE = "kinmen"
+#: Demo accounts only: `flask demo load` refuses to run in production.
+DEMO_USERS = (
+    ("admin", "政風處長（示範）", "admin", "demo-admin-pass-114"),
+    ("operator", "政風人員（示範）", "operator", "demo-operator-pass-114"),
+    ("reviewer", "審核人員（示範）", "reviewer", "demo-reviewer-pass-114"),
+)
+_SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝洪郭邱曾廖賴徐周葉蘇莊呂江何蕭羅高潘簡朱鍾彭游詹胡施沈余盧梁趙顏柯翁魏孫戴"
+_GIVEN = "志明文雅婷怡君家豪建宏俊傑淑芬美玲佳蓉宗翰冠廷承恩子晴柏翰欣怡嘉玲雅惠秀英國華金水永福春嬌麗珠瑞祥宏達"
+_AGENCIES = (
+    ("金門縣政府", ("縣長", "副縣長", "秘書長", "參議")),
+    ("金門縣政府財政處", ("處長", "副處長", "科長", "專員")),
+    ("金門縣政府建設處", ("處長", "副處長", "科長", "技正")),
+    ("金門縣政府工務處", ("處長", "科長", "技正", "工程員")),
+    ("金門縣政府教育處", ("處長", "副處長", "科長", "督學")),
+    ("金門縣政府社會處", ("處長", "科長", "專員")),
+    ("金門縣政府民政處", ("處長", "科長", "專員")),
+    ("金門縣地政局", ("局長", "課長", "秘書")),
+    ("金門縣稅務局", ("局長", "課長", "稽核")),
+    ("金門縣警察局", ("局長", "副局長", "分局長", "隊長")),
+    ("金門縣消防局", ("局長", "大隊長", "科長")),
+    ("金城鎮公所", ("鎮長", "秘書", "課長")),
+    ("金湖鎮公所", ("鎮長", "秘書", "課長")),
+    ("金沙鎮公所", ("鎮長", "秘書", "課長")),
+    ("金寧鄉公所", ("鄉長", "秘書", "課長")),
+    ("烈嶼鄉公所", ("鄉長", "秘書", "課長")),
+    ("金門縣議會", ("議長", "副議長", "議員", "秘書長")),
+)
+_NON_REGULAR = ("就(到)職", "卸(離)職", "代理", "兼任", "代理(兼任)期間屆滿")
+_LETTER_CODES = {"W": 32}
+
+
+def national_id(rng: random.Random) -> str:
+    """A random ID of Kinmen's letter (W) with a correct check digit."""
+    digits = [rng.choice((1, 2))] + [rng.randrange(10) for _ in range(7)]
+    code = _LETTER_CODES["W"]
+    weights = [1, 9, 8, 7, 6, 5, 4, 3, 2, 1]
+    total = sum(w * d for w, d in zip(weights, [code // 10, code % 10, *digits], strict=True))
+    check = (10 - total % 10) % 10
+    return "W" + "".join(map(str, digits)) + str(check)
+
+
+def demo_csv(seed: int = 114) -> bytes:
+    """The demo year's declaration list as the national system exports it (UTF-8 CSV, ROC dates)."""
+    rng = random.Random(seed)  # noqa: S311  (invented demo data, not security)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["姓名", "身分證字號", "服務機關", "職稱", "申報類別", "申報日期", "年度"])
+    seen: set[str] = set()
+    kinds = ["定期"] * 178 + [rng.choice(_NON_REGULAR) for _ in range(66)]
+    for kind in kinds:
+        ident = national_id(rng)
+        while ident in seen:
+            ident = national_id(rng)
+        seen.add(ident)
+        agency, titles = rng.choice(_AGENCIES)
+        name = rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
+        day = (
+            date(2025, 11, 1) + timedelta(days=rng.randrange(60))
+            if kind == "定期"
+            else date(2025, 1, 2) + timedelta(days=rng.randrange(330))
+        )
+        writer.writerow(
+            [
+                name,
+                ident,
+                agency,
+                rng.choice(titles),
+                kind,
+                f"{day.year - 1911}/{day.month:02d}/{day.day:02d}",
+                DEMO_YEAR,
+            ]
+        )
+    return out.getvalue().encode("utf-8")
+
+
+def load_demo(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """Create the demo office, its users and its imported year, and a draft draw; idempotent."""
+    now = now or utcnow()
+    office = get_or_create_office(session, DEMO_OFFICE, "金門縣政府政風處", "Kinmen County Government Ethics Office")
+    users: dict[str, User] = {}
+    for username, display_name, role, password in DEMO_USERS:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = create_user(
+                session, office=office, username=username, display_name=display_name, password=password, role=role
+            )
+        users[role] = user
+    has_year = session.scalar(
+        select(Declarant.id).where(Declarant.office_id == office.id, Declarant.roc_year == DEMO_YEAR).limit(1)
+    )
+    if has_year is None:
+        upload = start_upload(
+            session,
+            office=office,
+            user=users["operator"],
+            roc_year=DEMO_YEAR,
+            filename="114年度申報名冊.csv",
+            data=demo_csv(),
+        )
+        session.refresh(upload)
+        if upload.status != "ready":
+            raise RuntimeError(f"the demo file did not validate: {upload.problems[:3]}")
+        import_upload(session, upload)
+        session.refresh(upload)
+        if upload.status != "imported":
+            raise RuntimeError("the demo import did not complete")
+    draft_id = f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"
+    if session.scalar(select(Draw).where(Draw.draw_id == draft_id)) is None:
+        save_draft(
+            session,
+            office=office,
+            user=users["operator"],
+            setup=DrawSetup(
+                title="114年度公職人員財產申報實質審查抽籤",
+                draw_id=draft_id,
+                roc_year=DEMO_YEAR,
+                rule=Rule(),
+                dice_count=20,
+                use_drand=True,
+                scheduled_at=(now + timedelta(days=7)).replace(hour=2, minute=0, second=0),
+                min_notice_hours=24,
+                witnesses=("監察員 李大同", "主計室 王小華", "人事室 陳美惠"),
+            ),
+        )
+    return {"office": office, "users": users}
+
+
+def demo_office(session: Session) -> Office | None:
+    """The demo office, if loaded."""
+    return session.scalar(select(Office).where(Office.slug == DEMO_OFFICE))

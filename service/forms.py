@@ -1,0 +1,87 @@
+"""WTForms forms (Flask-WTF adds the CSRF token to every one)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+
+class LoginForm(FlaskForm):  # type: ignore[misc]
+    """Username and password."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+class EmptyForm(FlaskForm):  # type: ignore[misc]
+    """A form with only the CSRF token, for POST buttons."""
+
+
+class UploadForm(FlaskForm):  # type: ignore[misc]
+    """A year's declaration list (CSV or XLSX)."""
+
+    roc_year = IntegerField(_l("Year (ROC)"), validators=[DataRequired(), NumberRange(min=80, max=200)])
+    file = FileField(_l("Declaration file (CSV or XLSX)"), validators=[FileRequired()])
+
+
+class ExclusionForm(FlaskForm):  # type: ignore[misc]
+    """Leave one declarant out of the population, with the reason."""
+
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=4, max=500)])
+
+
+class DrawSetupForm(FlaskForm):  # type: ignore[misc]
+    """The rule, schedule and witnesses of a draft draw."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    draw_id = StringField(
+        _l("Public identifier"),
+        validators=[
+            DataRequired(),
+            Length(max=64),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", message=_l("Use letters, digits, dot, dash or underscore.")),
+        ],
+    )
+    roc_year = SelectField(_l("Declaration year (ROC)"), coerce=int)
+    rate_percent = StringField(_l("Review rate (%)"), default="10", validators=[DataRequired(), Length(max=8)])
+    rounding = RadioField(
+        _l("Rounding"),
+        choices=[
+            SelectChoice("up", _l("Round up")),
+            SelectChoice("nearest", _l("Round to nearest")),
+            SelectChoice("down", _l("Round down")),
+        ],
+        default="up",
+    )
+    grouping = RadioField(
+        _l("Grouping"),
+        choices=[
+            SelectChoice("pooled", _l("One pool of all declarants")),
+            SelectChoice("stratified", _l("Separately in each stratum")),
+        ],
+        default="pooled",
+    )
+    comparison = BooleanField(_l("Add a comparison stage (前後年度比對)"), default=True)
+    comparison_percent = StringField(
+        _l("Comparison rate (% of the review stage)"), default="2", validators=[Optional()]
+    )
+    dice_count = IntegerField(_l("Dice (0 for none)"), default=20, validators=[NumberRange(min=0, max=100)])
+    use_drand = BooleanField(_l("Use the drand public randomness beacon"), default=True)
+    scheduled_at = DateTimeLocalField(
+        _l("Draw time (Taiwan time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    min_notice_hours = IntegerField(
+        _l("Minimum notice (hours)"), default=24, validators=[NumberRange(min=0, max=24 * 90)]
+    )
+    witnesses = TextAreaField(_l("Witnesses (one per line)"), validators=[Length(max=2000)])

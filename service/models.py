@@ -1,0 +1,220 @@
+"""Database models (SQLAlchemy 2.0 typed mappings).
+
+Times are stored in UTC (`UTCDateTime` refuses naive values and gives aware ones back on every
+database); invariants that must hold whatever code writes a row are `CheckConstraint`s.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from service.extensions import db
+
+ROLES = ("admin", "operator", "reviewer")
+DRAW_STATUSES = ("draft", "announced", "completed", "abandoned")
+ROUNDING = ("up", "nearest", "down")
+GROUPING = ("pooled", "stratified")
+NAME_DISCLOSURE = ("none", "masked", "full")
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Office(db.Model):  # type: ignore[name-defined,misc]
+    """An ethics office (政風單位); every other row belongs to exactly one."""
+
+    __tablename__ = "office"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    #: Declaration type code → stratum, e.g. {"regular": "regular", "taking-office": "non-regular"}.
+    strata_map: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    #: How the public site shows drawn declarants: not at all, masked (王○明) or in full.
+    name_disclosure: Mapped[str] = mapped_column(String(10), default="none")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint(f"name_disclosure IN {NAME_DISCLOSURE}", name="name_disclosure"),)
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A person who signs in: an office's admin, operator or reviewer."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    office: Mapped[Office] = relationship()
+
+    __table_args__ = (CheckConstraint(f"role IN {ROLES}", name="role"),)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return bool(self.active)
+
+
+class DeclarationUpload(db.Model):  # type: ignore[name-defined,misc]
+    """An uploaded declaration file, kept until it is imported or discarded.
+
+    The file is parsed again on import, so what is stored is exactly what was previewed.
+    """
+
+    __tablename__ = "declaration_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    roc_year: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: parsing → invalid | ready → importing → imported; or discarded; failed if a job died.
+    status: Mapped[str] = mapped_column(String(16), default="parsing")
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    declarant_count: Mapped[int] = mapped_column(Integer, default=0)
+    encoding: Mapped[str] = mapped_column(String(16), default="")
+    #: Problems found, as [{"row", "column", "zh", "en"}] (at most `MAX_PROBLEMS_KEPT`).
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    problem_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Counts for the preview: by stratum, type and agency, and the merged duplicates.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('parsing', 'invalid', 'ready', 'importing', 'imported', 'discarded', 'failed')",
+            name="status",
+        ),
+    )
+
+
+class Declarant(db.Model):  # type: ignore[name-defined,misc]
+    """One declarant of one year: the unit the lottery counts and draws (one entry each)."""
+
+    __tablename__ = "declarant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    roc_year: Mapped[int] = mapped_column(Integer)
+    #: The opaque public case number, `<ROC year>-<digits>`, assigned in random order.
+    case_number: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    national_id: Mapped[str] = mapped_column(String(10))
+    agency: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(100))
+    declaration_type: Mapped[str] = mapped_column(String(32))
+    type_label: Mapped[str] = mapped_column(String(64))
+    stratum: Mapped[str] = mapped_column(String(32))
+    declared_on: Mapped[date] = mapped_column(Date)
+    #: Every filing merged into this declarant: [{"row", "type", "label", "date"}].
+    filings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("declaration_upload.id"))
+    excluded_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    excluded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    excluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("office_id", "roc_year", "case_number"),
+        UniqueConstraint("office_id", "roc_year", "national_id"),
+        CheckConstraint(
+            "(excluded_reason IS NULL) = (excluded_at IS NULL)",
+            name="exclusion_complete",
+        ),
+    )
+
+    @property
+    def excluded(self) -> bool:
+        """True when the declarant is left out of the population (with a recorded reason)."""
+        return self.excluded_reason is not None
+
+
+class Draw(db.Model):  # type: ignore[name-defined,misc]
+    """A draw from one office's declarants of one year, from draft to completion."""
+
+    __tablename__ = "draw"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    #: The public identifier in every URL and document (SPEC `draw_id`).
+    draw_id: Mapped[str] = mapped_column(String(64), unique=True)
+    roc_year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    #: Review rate in basis points: 1000 = 10%.
+    rate_bp: Mapped[int] = mapped_column(Integer, default=1000)
+    rounding: Mapped[str] = mapped_column(String(8), default="up")
+    grouping: Mapped[str] = mapped_column(String(12), default="pooled")
+    #: Comparison stage rate in basis points of the review stage; NULL = no comparison stage.
+    comparison_rate_bp: Mapped[int | None] = mapped_column(Integer, nullable=True, default=200)
+    #: Ten-sided dice rolled live; NULL = no dice.
+    dice_count: Mapped[int | None] = mapped_column(Integer, nullable=True, default=20)
+    use_drand: Mapped[bool] = mapped_column(Boolean, default=True)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    min_notice_hours: Mapped[int] = mapped_column(Integer, default=24)
+    witnesses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    office: Mapped[Office] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {DRAW_STATUSES}", name="status"),
+        CheckConstraint(f"rounding IN {ROUNDING}", name="rounding"),
+        CheckConstraint(f"grouping IN {GROUPING}", name="grouping"),
+        CheckConstraint("rate_bp BETWEEN 500 AND 10000", name="rate_floor"),
+        CheckConstraint("comparison_rate_bp IS NULL OR comparison_rate_bp BETWEEN 1 AND 10000", name="comparison"),
+        CheckConstraint("dice_count IS NULL OR dice_count BETWEEN 1 AND 100", name="dice_count"),
+        CheckConstraint("dice_count IS NOT NULL OR use_drand", name="some_public_entropy"),
+        CheckConstraint("min_notice_hours >= 0", name="notice"),
+    )

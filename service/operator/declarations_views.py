@@ -1,0 +1,194 @@
+"""Upload, preview, import and exclusions."""
+
+from typing import Any
+
+from flask import abort, flash, jsonify, render_template, request
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from service.access import role_required
+from service.declarations import (
+    DeclarationError,
+    discard_upload,
+    exclude_declarant,
+    import_upload,
+    include_declarant,
+    population_summary,
+    start_upload,
+    year_is_frozen,
+    years,
+)
+from service.extensions import db
+from service.forms import EmptyForm, ExclusionForm, UploadForm
+from service.models import Declarant, DeclarationUpload, Draw
+from service.operator import operator_blueprint as bp
+from service.operator.loading import current_office, owned_or_404
+from service.web import redirect_to
+
+OPERATORS = ("operator", "admin")
+PAGE_SIZE = 100
+
+
+@bp.route("/")
+@role_required(*OPERATORS)
+def dashboard() -> Any:
+    """Years, recent uploads and draws of the office."""
+    office = current_office()
+    uploads = db.session.scalars(
+        select(DeclarationUpload)
+        .where(DeclarationUpload.office_id == office.id)
+        .order_by(DeclarationUpload.uploaded_at.desc())
+        .limit(5)
+    ).all()
+    draws = db.session.scalars(
+        select(Draw).where(Draw.office_id == office.id).order_by(Draw.scheduled_at.desc()).limit(10)
+    ).all()
+    counts = {
+        year: db.session.scalar(
+            select(func.count())
+            .select_from(Declarant)
+            .where(Declarant.office_id == office.id, Declarant.roc_year == year, Declarant.excluded_reason.is_(None))
+        )
+        for year in years(db.session, office)
+    }
+    return render_template("operator/dashboard.html", office=office, uploads=uploads, draws=draws, counts=counts)
+
+
+@bp.route("/declarations", methods=["GET", "POST"])
+@role_required(*OPERATORS)
+def upload() -> Any:
+    """The upload form; a POST stores the file and starts validating it."""
+    form = UploadForm()
+    if form.validate_on_submit():
+        storage = form.file.data
+        try:
+            created = start_upload(
+                db.session,
+                office=current_office(),
+                user=current_user,
+                roc_year=form.roc_year.data,
+                filename=storage.filename or "upload",
+                data=storage.read(),
+            )
+        except DeclarationError as exc:
+            flash(str(exc), "error")
+            return render_template("operator/upload.html", form=form), 400
+        return redirect_to("operator.upload_preview", upload_id=created.id)
+    status = 400 if request.method == "POST" else 200
+    return render_template("operator/upload.html", form=form), status
+
+
+@bp.route("/uploads/<int:upload_id>")
+@role_required(*OPERATORS)
+def upload_preview(upload_id: int) -> Any:
+    """Progress while validating; then every problem, or the summary and the import button."""
+    upload = owned_or_404(DeclarationUpload, upload_id)
+    frozen = year_is_frozen(db.session, current_office(), upload.roc_year)
+    return render_template("operator/upload_preview.html", upload=upload, form=EmptyForm(), frozen=frozen)
+
+
+@bp.route("/uploads/<int:upload_id>/progress")
+@role_required(*OPERATORS)
+def upload_progress(upload_id: int) -> Any:
+    """JSON for the progress bar: status, rows done, rows in all (when known)."""
+    upload = owned_or_404(DeclarationUpload, upload_id)
+    return jsonify({"status": upload.status, "done": upload.progress_done, "total": upload.progress_total})
+
+
+@bp.route("/uploads/<int:upload_id>/import", methods=["POST"])
+@role_required(*OPERATORS)
+def upload_import(upload_id: int) -> Any:
+    """Import a clean upload (replacing the year's declarants)."""
+    upload = owned_or_404(DeclarationUpload, upload_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        import_upload(db.session, upload)
+    except DeclarationError as exc:
+        flash(str(exc), "error")
+    return redirect_to("operator.upload_preview", upload_id=upload.id)
+
+
+@bp.route("/uploads/<int:upload_id>/discard", methods=["POST"])
+@role_required(*OPERATORS)
+def upload_discard(upload_id: int) -> Any:
+    """Throw away an upload that was not imported."""
+    upload = owned_or_404(DeclarationUpload, upload_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        discard_upload(upload)
+    except DeclarationError as exc:
+        flash(str(exc), "error")
+        return redirect_to("operator.upload_preview", upload_id=upload.id)
+    return redirect_to("operator.upload")
+
+
+@bp.route("/years/<int:roc_year>")
+@role_required(*OPERATORS)
+def population(roc_year: int) -> Any:
+    """The year's population by stratum and agency, the declarants, and the exclusions."""
+    office = current_office()
+    summary = population_summary(db.session, office, roc_year)
+    if not summary["total"]:
+        abort(404)
+    query_text = request.args.get("q", "").strip()[:100]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    query = select(Declarant).where(Declarant.office_id == office.id, Declarant.roc_year == roc_year)
+    if query_text:
+        like = f"%{query_text}%"
+        query = query.where(
+            or_(Declarant.case_number.like(like), Declarant.name.like(like), Declarant.agency.like(like))
+        )
+    matching = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Declarant.case_number).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    ).all()
+    return render_template(
+        "operator/population.html",
+        roc_year=roc_year,
+        summary=summary,
+        rows=rows,
+        page=page,
+        pages=max(1, (matching + PAGE_SIZE - 1) // PAGE_SIZE),
+        matching=matching,
+        query_text=query_text,
+        frozen=year_is_frozen(db.session, office, roc_year),
+        exclusion_form=ExclusionForm(),
+        form=EmptyForm(),
+    )
+
+
+@bp.route("/declarants/<int:declarant_id>/exclude", methods=["POST"])
+@role_required(*OPERATORS)
+def exclude(declarant_id: int) -> Any:
+    """Exclude a declarant from the population, with a reason."""
+    declarant = owned_or_404(Declarant, declarant_id)
+    form = ExclusionForm()
+    if not form.validate_on_submit():
+        flash(gettext("Give the reason for the exclusion (at least 4 characters)."), "error")
+        return redirect_to("operator.population", roc_year=declarant.roc_year)
+    try:
+        exclude_declarant(db.session, declarant, current_user, form.reason.data)
+    except DeclarationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(gettext("%(case)s is excluded from the population.", case=declarant.case_number), "ok")
+    return redirect_to("operator.population", roc_year=declarant.roc_year)
+
+
+@bp.route("/declarants/<int:declarant_id>/include", methods=["POST"])
+@role_required(*OPERATORS)
+def include(declarant_id: int) -> Any:
+    """Put an excluded declarant back into the population."""
+    declarant = owned_or_404(Declarant, declarant_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        include_declarant(db.session, declarant)
+    except DeclarationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(gettext("%(case)s is back in the population.", case=declarant.case_number), "ok")
+    return redirect_to("operator.population", roc_year=declarant.roc_year)

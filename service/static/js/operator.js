@@ -1,0 +1,56 @@
+// Operator pages: the upload progress bar and the live quota preview. No inline script (CSP).
+(function () {
+  "use strict";
+
+  var job = document.getElementById("job");
+  if (job) {
+    var bar = document.getElementById("job-progress");
+    var text = document.getElementById("job-text");
+    var poll = function () {
+      fetch(job.dataset.progressUrl, { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (p) {
+          if (p.status !== "parsing" && p.status !== "importing") { window.location.reload(); return; }
+          if (p.total) { bar.max = p.total; bar.value = p.done; text.textContent = p.done + " / " + p.total; }
+          else { bar.removeAttribute("value"); text.textContent = String(p.done); }
+          window.setTimeout(poll, 500);
+        })
+        .catch(function () { window.setTimeout(poll, 2000); });
+    };
+    window.setTimeout(poll, 300);
+  }
+
+  var form = document.getElementById("draw-form");
+  if (form) {
+    var out = document.getElementById("quota-text");
+    var detail = document.getElementById("quota-detail");
+    var value = function (name) {
+      var checked = form.querySelector("[name=" + name + "]:checked");
+      var field = checked || form.querySelector("[name=" + name + "]");
+      return field ? field.value : "";
+    };
+    var update = function () {
+      var year = value("roc_year");
+      var url = form.dataset.quotaUrl.replace("/0/", "/" + encodeURIComponent(year) + "/");
+      var params = new URLSearchParams({
+        rate: value("rate_percent"), rounding: value("rounding"), grouping: value("grouping"),
+        comparison: form.querySelector("[name=comparison]").checked ? value("comparison_percent") : ""
+      });
+      fetch(url + "?" + params.toString(), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (q) {
+          if (!q.ok) { out.textContent = "—"; detail.textContent = q.message; out.classList.add("bad"); return; }
+          out.classList.remove("bad");
+          out.textContent = q.review + (q.comparison !== null ? " + " + q.comparison : "");
+          detail.textContent = q.stages.map(function (s) {
+            return s.name + ": " + Object.keys(s.quota).map(function (k) {
+              return (k === "*" ? "" : k + " ") + s.quota[k];
+            }).join(", ");
+          }).join(" · ") + " (" + q.population + ")";
+        });
+    };
+    form.addEventListener("input", update);
+    form.addEventListener("change", update);
+    update();
+  }
+})();

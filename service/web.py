@@ -1,0 +1,115 @@
+"""Cross-cutting web behaviour: one transaction per request, security headers, one error shape."""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_datetime, gettext
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from service.extensions import db, login_manager
+from service.models import User
+
+log = logging.getLogger(__name__)
+
+#: Strict policy: no inline script or style anywhere; pages may not be framed.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors {frame_ancestors}"
+)
+
+
+def wants_json() -> bool:
+    """API paths answer errors in JSON; pages answer with a page."""
+    return request.path.startswith("/api/") or request.path.startswith("/log/")
+
+
+def error_response(status: int, code: str, message: str) -> Any:
+    """The one error shape: `{"error": {"code", "message"}}` for the API, a page otherwise."""
+    if wants_json():
+        return jsonify({"error": {"code": code, "message": message}}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    """Install the request boundary, headers, error handlers and template helpers."""
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        return db.session.get(User, int(user_id))
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = ""
+
+    @app.after_request
+    def commit_and_secure(response: Response) -> Response:
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        frame_ancestors = "*" if getattr(g, "allow_framing", False) else "'none'"
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frame_ancestors=frame_ancestors))
+        if frame_ancestors == "'none'":
+            headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if current_user.is_authenticated or not getattr(g, "public_page", False):
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_error: CSRFError) -> Any:
+        return error_response(
+            400, "csrf", gettext("This form has expired. Please go back, reload the page and try again.")
+        )
+
+    @app.errorhandler(413)
+    def too_large(_error: HTTPException) -> Any:
+        limit_mb = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return error_response(413, "too_large", gettext("The upload is larger than %(limit)s MB.", limit=limit_mb))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        messages = {
+            400: gettext("The request was not understood."),
+            401: gettext("Please sign in."),
+            403: gettext("You do not have permission for this page."),
+            404: gettext("There is nothing at this address."),
+            405: gettext("This address does not accept that kind of request."),
+            409: gettext("This was already done by someone else; reload to see the current state."),
+            429: gettext("Too many attempts. Please wait a minute and try again."),
+        }
+        status = error.code or 500
+        custom = error.description if error.description != type(error).description else None
+        message = custom or messages.get(status, gettext("The request failed."))
+        return error_response(status, (error.name or "error").lower().replace(" ", "_"), message)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return error_response(500, "internal", gettext("Something went wrong on our side. Nothing was changed."))
+
+    from service.declaration_files import mask_national_id
+    from service.labels import status_label
+
+    app.jinja_env.globals.update(status_label=status_label, mask_id=mask_national_id)
+
+    @app.template_filter("taipei")
+    def taipei(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+        return format_datetime(value, fmt) if value else ""
+
+
+def redirect_to(endpoint: str, **values: Any) -> Response:
+    """A 303 redirect, the right answer to a successful POST."""
+    return redirect(url_for(endpoint, **values), code=303)  # type: ignore[return-value]

@@ -1,0 +1,134 @@
+"""Upload → check → import → population → exclusions, through the operator pages."""
+
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from service.demo import demo_csv
+from service.extensions import db
+from service.models import Declarant, DeclarationUpload
+from tests.service.conftest import AuthActions
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "declarations"
+
+
+def upload(client: FlaskClient, data: bytes, filename: str, year: int = 114) -> int:
+    """Upload a file through the form; returns the upload id from the redirect."""
+    from io import BytesIO
+
+    response = client.post(
+        "/operator/declarations",
+        data={"roc_year": str(year), "file": (BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303, response.data[:500]
+    return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+
+def count_declarants(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Declarant)) or 0
+
+
+def test_a_clean_file_is_previewed_then_imported(
+    app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
+) -> None:
+    auth.login("kinmen-operator")
+    upload_id = upload(client, demo_csv(), "114.csv")
+    preview = client.get(f"/operator/uploads/{upload_id}")
+    assert preview.status_code == 200
+    assert count_declarants(app) == 0  # nothing stored before the operator confirms
+    assert "244" in preview.get_data(as_text=True)
+    response = client.post(f"/operator/uploads/{upload_id}/import")
+    assert response.status_code == 303
+    assert count_declarants(app) == 244
+    with app.app_context():
+        stored = db.session.get(DeclarationUpload, upload_id)
+        assert stored is not None and stored.status == "imported" and stored.content == b""
+        strata = dict(
+            db.session.execute(select(Declarant.stratum, func.count()).group_by(Declarant.stratum)).tuples().all()
+        )
+        assert strata == {"regular": 178, "non-regular": 66}
+        numbers = sorted(db.session.scalars(select(Declarant.case_number)))
+        assert numbers[0] == "114-0001" and numbers[-1] == "114-0244"
+    page = client.get("/operator/years/114")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "114-0001" in text
+    # national IDs are only ever shown masked
+    with app.app_context():
+        some_id = db.session.scalars(select(Declarant.national_id)).first()
+    assert some_id is not None and some_id not in text
+
+
+def test_a_file_with_problems_stores_nothing_and_names_row_and_column(
+    app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
+) -> None:
+    auth.login("kinmen-operator")
+    lines = demo_csv().decode("utf-8").split("\r\n")
+    fields = lines[5].split(",")
+    fields[5] = "114/02/30"
+    lines[5] = ",".join(fields)
+    upload_id = upload(client, "\r\n".join(lines).encode("utf-8"), "bad.csv")
+    preview = client.get(f"/operator/uploads/{upload_id}").get_data(as_text=True)
+    assert "114/02/30" in preview or "02/30" in preview or "6" in preview
+    with app.app_context():
+        stored = db.session.get(DeclarationUpload, upload_id)
+        assert stored is not None and stored.status == "invalid"
+        assert stored.problems[0]["row"] == 6
+        assert stored.content == b""
+    assert client.post(f"/operator/uploads/{upload_id}/import").status_code == 303
+    assert count_declarants(app) == 0
+
+
+def test_exclusion_needs_a_reason_and_leaves_the_population(
+    app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
+) -> None:
+    auth.login("kinmen-operator")
+    client.post(f"/operator/uploads/{upload(client, demo_csv(), 'y.csv')}/import")
+    with app.app_context():
+        target = db.session.scalars(select(Declarant).order_by(Declarant.case_number)).first()
+        assert target is not None
+        target_id = target.id
+    client.post(f"/operator/declarants/{target_id}/exclude", data={"reason": ""})
+    with app.app_context():
+        assert db.session.get(Declarant, target_id).excluded_reason is None  # type: ignore[union-attr]
+    client.post(
+        f"/operator/declarants/{target_id}/exclude", data={"reason": "本處處長，由上級政風機構審核（辦法第11條）"}
+    )
+    with app.app_context():
+        excluded = db.session.get(Declarant, target_id)
+        assert excluded is not None and excluded.excluded and excluded.excluded_by_id is not None
+    quota = client.get("/operator/years/114/quota?rate=10&rounding=up&grouping=pooled&comparison=2").get_json()
+    assert quota == {
+        "ok": True, "population": 243, "review": 25, "comparison": 1,
+        "stages": [{"from": "population", "name": "review", "quota": {"*": 25}},
+                   {"from": "review", "name": "comparison", "quota": {"*": 1}}],
+    }  # fmt: skip
+    client.post(f"/operator/declarants/{target_id}/include")
+    with app.app_context():
+        assert not db.session.get(Declarant, target_id).excluded  # type: ignore[union-attr]
+
+
+def test_another_office_sees_none_of_it(
+    app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
+) -> None:
+    auth.login("kinmen-operator")
+    upload_id = upload(client, demo_csv(), "114.csv")
+    client.post(f"/operator/uploads/{upload_id}/import")
+    with app.app_context():
+        declarant_id = db.session.scalars(select(Declarant.id)).first()
+    auth.logout()
+    auth.login("penghu-operator")
+    assert client.get(f"/operator/uploads/{upload_id}").status_code == 404
+    assert client.get(f"/operator/uploads/{upload_id}/progress").status_code == 404
+    assert client.get("/operator/years/114").status_code == 404
+    assert (
+        client.post(f"/operator/declarants/{declarant_id}/exclude", data={"reason": "not mine at all"}).status_code
+        == 404
+    )
+    assert client.post(f"/operator/uploads/{upload_id}/import").status_code == 404
+    dashboard = client.get("/operator/").get_data(as_text=True)
+    assert "114.csv" not in dashboard
