@@ -42,3 +42,6 @@ def draw_page(draw_id: str) -> Any:
     if draw is None:
         abort(404)
     return render_template("public/draw.html", draw=draw)
+
+
+from public_site import documents, live  # noqa: E402, F401  (routes register on import)

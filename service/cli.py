@@ -14,6 +14,8 @@ def register_commands(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(users)
     app.cli.add_command(demo)
+    app.cli.add_command(keys)
+    app.cli.add_command(audit)
 
 
 @click.group()
@@ -55,7 +57,7 @@ def load_command() -> None:
     if settings_of(current_app).environment == "production":
         raise click.ClickException("the demo is not loaded in production")
     current_app.config["SUNSHINE_INLINE_JOBS"] = True
-    load_demo(db.session)
+    load_demo(db.session, settings_of(current_app))
     db.session.commit()
     click.echo("demo year loaded")
 
@@ -71,3 +73,74 @@ def logins_command() -> None:
     for username, _display, role, password in DEMO_USERS:
         click.echo(f"  {role:9} username {username:9} password {password}")
     click.echo("")
+
+
+@click.group()
+def keys() -> None:
+    """The office signing key (see keys/README.md)."""
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from service import settings_of
+
+    return settings_of(current_app)
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Create the first office key; its passphrase comes from SUNSHINE_KEY_PASSPHRASE."""
+    from service.keystore import KeyUnavailable, generate_key
+
+    try:
+        key = generate_key(db.session, _settings())
+    except KeyUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"office key {key.key_id} generated; public key written to {_settings().keys_dir / 'office.vkey'}")
+    click.echo(key.vkey)
+
+
+@keys.command("show")
+def keys_show() -> None:
+    """Print every office key, the active one first."""
+    from sqlalchemy import select
+
+    from service.models import SigningKey
+
+    rows = db.session.scalars(select(SigningKey).order_by(SigningKey.status, SigningKey.created_at.desc())).all()
+    if not rows:
+        raise click.ClickException("no office key yet: run `flask keys generate`")
+    for key in rows:
+        click.echo(f"{key.status:8} {key.created_at:%Y-%m-%d}  {key.vkey}")
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Retire the active key and create a new one (both sign the rotation checkpoint)."""
+    from service.keystore import KeyUnavailable, rotate_key
+
+    try:
+        key = rotate_key(db.session, _settings())
+    except KeyUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"rotated: new office key {key.key_id}")
+    click.echo(key.vkey)
+
+
+@click.group()
+def audit() -> None:
+    """Check the stored log and documents."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the log and every checkpoint; exit 1 naming each problem."""
+    from service.transparency import verify_log
+
+    problems = verify_log(db.session)
+    for problem in problems:
+        click.echo(f"✗ {problem}")
+    if problems:
+        raise SystemExit(1)
+    click.echo("✓ the log and every checkpoint verify")

@@ -39,6 +39,10 @@ class Settings:
     )
     drand_timeout_seconds: float = 5.0
     public_base_url: str = "http://127.0.0.1:8000"
+    #: Unlocks the office's private key; development falls back to a file in `instance/`.
+    key_passphrase: str = field(default="", repr=False)
+    #: Argon2id cost for newly written private keys (lower only in tests).
+    key_kdf_memory_kib: int = 262_144
     secure_cookies: bool = False
 
     @property
@@ -101,6 +105,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         max_upload_bytes=int(env.get("SUNSHINE_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         public_base_url=env.get("SUNSHINE_PUBLIC_URL", Settings.public_base_url).rstrip("/"),
+        key_passphrase=env.get("SUNSHINE_KEY_PASSPHRASE", ""),
         secure_cookies=environment == "production",
     )
     if relays:

@@ -1,29 +1,46 @@
-"""Database set-up: SQLite pragmas (WAL, synchronous=FULL, foreign keys) on every connection."""
+"""Database set-up for SQLite: pragmas on every connection, and explicit BEGIN modes.
+
+SQLite: WAL, `synchronous=FULL` (a commit is on disk before it returns), foreign keys on.
+Python's sqlite3 opens transactions lazily and as DEFERRED, so two workers that read and then
+write can fail with "database is locked". We take over BEGIN: requests that change data (and
+background jobs and commands) begin IMMEDIATE and queue for the write lock; page views begin
+DEFERRED and read a snapshot in parallel.
+"""
 
 import sqlite3
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 _configured = False
+#: "IMMEDIATE" or "DEFERRED" for the next SQLite transaction in this context.
+begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")
 
 
 def configure_sqlite() -> None:
-    """Install the connection hook once per process."""
+    """Install the connection and transaction hooks once per process."""
     global _configured
     if _configured:
         return
-    event.listen(Engine, "connect", _sqlite_pragmas)
+    event.listen(Engine, "connect", _sqlite_connect)
+    event.listen(Engine, "begin", _sqlite_begin)
     _configured = True
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"BEGIN {begin_mode.get()}")

@@ -94,16 +94,28 @@ def _parse_job(upload_id: int) -> None:
         return
     office = _office_of(db.session, upload.office_id)
     parsed = _parse(upload, office_strata(office))
-    upload.rows_read = parsed.rows_read
-    upload.encoding = parsed.encoding
-    upload.problem_count = len(parsed.problems)
-    upload.problems = [
+    problems = [
         {"row": p.row, "column": p.column, "zh": p.message_zh, "en": p.message_en}
         for p in parsed.problems[:MAX_PROBLEMS_KEPT]
     ]
+    other_years = sorted({d.year for d in parsed.declarants} - {upload.roc_year})
+    if other_years:
+        problems.insert(
+            0,
+            {
+                "row": None,
+                "column": "year",
+                "zh": f"檔案的申報年度是 {other_years[0]}，但上傳時選的是 {upload.roc_year} 年度。",
+                "en": f"The file is for year {other_years[0]}, but year {upload.roc_year} was chosen for the upload.",
+            },
+        )
+    upload.rows_read = parsed.rows_read
+    upload.encoding = parsed.encoding
+    upload.problem_count = len(parsed.problems) + (1 if other_years else 0)
+    upload.problems = problems
     upload.summary = _summary(parsed)
     upload.declarant_count = len(parsed.declarants)
-    if parsed.ok:
+    if not problems:
         upload.status = "ready"
     else:
         upload.status = "invalid"
@@ -154,7 +166,8 @@ def _import_job(upload_id: int) -> None:
         return
     office = _office_of(session, upload.office_id)
     parsed = _parse(upload, office_strata(office))
-    if not parsed.ok:  # the same bytes parse the same way; this guards against a changed parser
+    if not parsed.ok or any(d.year != upload.roc_year for d in parsed.declarants):
+        # the same bytes parse the same way; this guards against a parser changed in between
         upload.status = "invalid"
         return
     declarants = list(parsed.declarants)

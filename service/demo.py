@@ -1,21 +1,33 @@
-"""The demo year: a county ethics office with 244 declarations (178 regular, 66 not), shaped like
-the example in DESIGN.md. Names, agencies and IDs are invented (IDs pass the checksum but were
+"""The demo: a county ethics office whose year 114 has 244 declarations (178 regular, 66 not), shaped
+like the example in DESIGN.md. Names, agencies and IDs are invented (IDs pass the checksum but were
 generated at random); nothing here describes a real person.
 """
 
 import csv
 import io
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lottery.drand import Beacon, round_time
 from service.accounts import create_user, get_or_create_office
+from service.config import Settings
 from service.declarations import import_upload, start_upload
+from service.draw_lifecycle import (
+    advance_reveal,
+    announce,
+    complete,
+    confirm_witness,
+    enter_dice,
+    record_beacon,
+    reveal_secret,
+)
 from service.draw_rules import Rule
 from service.draws import DrawSetup, save_draft
+from service.keystore import active_key, generate_key
 from service.models import Declarant, Draw, Office, User, utcnow
 
 DEMO_YEAR = 114
@@ -61,14 +73,15 @@ def national_id(rng: random.Random) -> str:
     return "W" + "".join(map(str, digits)) + str(check)
 
 
-def demo_csv(seed: int = 114) -> bytes:
-    """The demo year's declaration list as the national system exports it (UTF-8 CSV, ROC dates)."""
+def demo_csv(seed: int = 114, year: int = DEMO_YEAR, regular: int = 178, non_regular: int = 66) -> bytes:
+    """A demo year's declaration list as the national system exports it (UTF-8 CSV, ROC dates)."""
     rng = random.Random(seed)  # noqa: S311  (invented demo data, not security)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["姓名", "身分證字號", "服務機關", "職稱", "申報類別", "申報日期", "年度"])
     seen: set[str] = set()
-    kinds = ["定期"] * 178 + [rng.choice(_NON_REGULAR) for _ in range(66)]
+    kinds = ["定期"] * regular + [rng.choice(_NON_REGULAR) for _ in range(non_regular)]
+    gregorian = year + 1911
     for kind in kinds:
         ident = national_id(rng)
         while ident in seen:
@@ -76,27 +89,82 @@ def demo_csv(seed: int = 114) -> bytes:
         seen.add(ident)
         agency, titles = rng.choice(_AGENCIES)
         name = rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
-        day = (
-            date(2025, 11, 1) + timedelta(days=rng.randrange(60))
-            if kind == "定期"
-            else date(2025, 1, 2) + timedelta(days=rng.randrange(330))
-        )
-        writer.writerow(
-            [
-                name,
-                ident,
-                agency,
-                rng.choice(titles),
-                kind,
-                f"{day.year - 1911}/{day.month:02d}/{day.day:02d}",
-                DEMO_YEAR,
-            ]
-        )
+        if kind == "定期":
+            day = date(gregorian, 11, 1) + timedelta(days=rng.randrange(60))
+        else:
+            day = date(gregorian, 1, 2) + timedelta(days=rng.randrange(330))
+        roc_date = f"{day.year - 1911}/{day.month:02d}/{day.day:02d}"
+        writer.writerow([name, ident, agency, rng.choice(titles), kind, roc_date, year])
     return out.getvalue().encode("utf-8")
 
 
-def load_demo(session: Session, now: datetime | None = None) -> dict[str, Any]:
-    """Create the demo office, its users and its imported year, and a draft draw; idempotent."""
+#: The completed demo draw reuses real quicknet round 657413 (SPEC §5), so its schedule is that
+#: round's time; the dice are the example digits of SPEC §8.
+DEMO_ROUND = 657413
+DEMO_DICE = "50104646865477507016"
+DEMO_WITNESSES = ("監察員 李大同", "主計室 王小華", "人事室 陳美惠")
+DEMO_BEACON = Beacon(
+    DEMO_ROUND,
+    "fc1873a13f3545aeade8401532ef5519920652eee6b0d2b19ca12643b87b3587",
+    "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b",
+)
+
+
+def _import_year(session: Session, office: Office, user: User, year: int, data: bytes) -> None:
+    exists = session.scalar(
+        select(Declarant.id).where(Declarant.office_id == office.id, Declarant.roc_year == year).limit(1)
+    )
+    if exists is not None:
+        return
+    upload = start_upload(
+        session, office=office, user=user, roc_year=year, filename=f"{year}年度申報名冊.csv", data=data
+    )
+    session.refresh(upload)
+    if upload.status != "ready":
+        raise RuntimeError(f"the demo file did not validate: {upload.problems[:3]}")
+    import_upload(session, upload)
+    session.refresh(upload)
+    if upload.status != "imported":
+        raise RuntimeError("the demo import did not complete")
+
+
+def _setup(draw_id: str, title: str, year: int, scheduled_at: datetime) -> DrawSetup:
+    return DrawSetup(
+        title=title,
+        draw_id=draw_id,
+        roc_year=year,
+        rule=Rule(),
+        dice_count=20,
+        use_drand=True,
+        scheduled_at=scheduled_at,
+        min_notice_hours=24,
+        witnesses=DEMO_WITNESSES,
+    )
+
+
+def _completed_demo_draw(session: Session, settings: Settings, office: Office, operator: User) -> None:
+    draw_id = f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"
+    if session.scalar(select(Draw).where(Draw.draw_id == draw_id)) is not None:
+        return
+    scheduled = datetime.fromtimestamp(round_time(DEMO_ROUND), UTC)
+    announced = scheduled - timedelta(days=7)
+    title = f"{DEMO_YEAR}年度公職人員財產申報實質審查抽籤"
+    draw = save_draft(
+        session, office=office, user=operator, setup=_setup(draw_id, title, DEMO_YEAR, scheduled), now=announced
+    )
+    announce(session, settings, draw.id, operator, now=announced)
+    enter_dice(session, draw.id, DEMO_DICE, now=scheduled + timedelta(seconds=60))
+    reveal_secret(session, settings, draw.id, now=scheduled + timedelta(seconds=90))
+    record_beacon(session, draw.id, DEMO_BEACON, now=scheduled + timedelta(seconds=184))
+    complete(session, settings, draw.id, now=scheduled + timedelta(seconds=185))
+    advance_reveal(session, draw.id, 10**9)
+    for name in DEMO_WITNESSES:
+        confirm_witness(session, draw.id, name, now=scheduled + timedelta(minutes=10))
+
+
+def load_demo(session: Session, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Create the demo office, users, two imported years, a completed draw of year 114 and an
+    announced upcoming draw of year 115; idempotent."""
     now = now or utcnow()
     office = get_or_create_office(session, DEMO_OFFICE, "金門縣政府政風處", "Kinmen County Government Ethics Office")
     users: dict[str, User] = {}
@@ -107,43 +175,19 @@ def load_demo(session: Session, now: datetime | None = None) -> dict[str, Any]:
                 session, office=office, username=username, display_name=display_name, password=password, role=role
             )
         users[role] = user
-    has_year = session.scalar(
-        select(Declarant.id).where(Declarant.office_id == office.id, Declarant.roc_year == DEMO_YEAR).limit(1)
-    )
-    if has_year is None:
-        upload = start_upload(
-            session,
-            office=office,
-            user=users["operator"],
-            roc_year=DEMO_YEAR,
-            filename="114年度申報名冊.csv",
-            data=demo_csv(),
+    if active_key(session) is None:
+        generate_key(session, settings)
+    _import_year(session, office, users["operator"], DEMO_YEAR, demo_csv())
+    _import_year(session, office, users["operator"], DEMO_YEAR + 1, demo_csv(115, DEMO_YEAR + 1, 181, 70))
+    _completed_demo_draw(session, settings, office, users["operator"])
+    upcoming_id = f"{DEMO_OFFICE}-{DEMO_YEAR + 1}-annual"
+    if session.scalar(select(Draw).where(Draw.draw_id == upcoming_id)) is None:
+        scheduled = (now + timedelta(days=7)).replace(hour=2, minute=0, second=0)
+        title = f"{DEMO_YEAR + 1}年度公職人員財產申報實質審查抽籤"
+        draw = save_draft(
+            session, office=office, user=users["operator"], setup=_setup(upcoming_id, title, DEMO_YEAR + 1, scheduled)
         )
-        session.refresh(upload)
-        if upload.status != "ready":
-            raise RuntimeError(f"the demo file did not validate: {upload.problems[:3]}")
-        import_upload(session, upload)
-        session.refresh(upload)
-        if upload.status != "imported":
-            raise RuntimeError("the demo import did not complete")
-    draft_id = f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"
-    if session.scalar(select(Draw).where(Draw.draw_id == draft_id)) is None:
-        save_draft(
-            session,
-            office=office,
-            user=users["operator"],
-            setup=DrawSetup(
-                title="114年度公職人員財產申報實質審查抽籤",
-                draw_id=draft_id,
-                roc_year=DEMO_YEAR,
-                rule=Rule(),
-                dice_count=20,
-                use_drand=True,
-                scheduled_at=(now + timedelta(days=7)).replace(hour=2, minute=0, second=0),
-                min_notice_hours=24,
-                witnesses=("監察員 李大同", "主計室 王小華", "人事室 陳美惠"),
-            ),
-        )
+        announce(session, settings, draw.id, users["operator"], now=now)
     return {"office": office, "users": users}
 
 

@@ -52,8 +52,19 @@ def plan_for(session: Session, office: Office, roc_year: int, rule: Rule) -> Pla
         raise DrawSetupError(exc.args[0]) from None
 
 
-def save_draft(session: Session, *, office: Office, user: User, setup: DrawSetup, draw: Draw | None = None) -> Draw:
-    """Create a draft draw, or update one that is still a draft; refuse anything invalid."""
+def save_draft(
+    session: Session,
+    *,
+    office: Office,
+    user: User,
+    setup: DrawSetup,
+    draw: Draw | None = None,
+    now: datetime | None = None,
+) -> Draw:
+    """Create a draft draw, or update one that is still a draft; refuse anything invalid.
+
+    `now` is the present (the demo sets up a draw at a recorded past moment).
+    """
     if draw is not None and draw.status != "draft":
         raise DrawSetupError(_l("Only a draft can be changed; this draw has been announced."))
     if not ID_PATTERN.fullmatch(setup.draw_id):
@@ -67,7 +78,7 @@ def save_draft(session: Session, *, office: Office, user: User, setup: DrawSetup
         raise DrawSetupError(_l("Use dice, drand or both: a draw needs public randomness besides the sealed secret."))
     if setup.scheduled_at.tzinfo is None:
         raise DrawSetupError(_l("The draw time needs a time zone."))
-    if setup.scheduled_at <= utcnow():
+    if setup.scheduled_at <= (now or utcnow()):
         raise DrawSetupError(_l("The draw time must be in the future."))
     plan_for(session, office, setup.roc_year, setup.rule)  # refuses an empty year or a quota below 5%
     if draw is None:

@@ -1,6 +1,6 @@
 """Language and time zone: zh-TW first, English on request (`?lang=en`, remembered in a cookie)."""
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
 from flask_babel import get_locale
 
 LOCALES = {"zh": "zh_Hant_TW", "en": "en"}
@@ -8,7 +8,9 @@ COOKIE = "lang"
 
 
 def select_locale() -> str:
-    """The locale for this request: `?lang=`, then the cookie, then zh-TW."""
+    """The locale for this request: `?lang=`, then the cookie, then zh-TW (English outside requests)."""
+    if not has_request_context():
+        return LOCALES["en"]
     chosen = request.args.get("lang") or request.cookies.get(COOKIE) or "zh"
     return LOCALES.get(chosen, LOCALES["zh"])
 

@@ -206,9 +206,59 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # --- fixed by the announcement (the database refuses to change them afterwards) ---
+    #: The frozen `population.tsv` bytes.
+    population_tsv: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    population_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The canonical announcement bytes as published, and its `.sig` file.
+    announcement: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    announcement_sig: Mapped[str | None] = mapped_column(Text, nullable=True)
+    announcement_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: AES-GCM sealed 64-hex secret (see `service.sealing`); opened only at the reveal.
+    sealed_secret: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    commitment: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    drand_round: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The key (by key id) that signed the announcement and will sign the result.
+    signing_key_id: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    announced_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+
+    # --- the live draw, step by step (the stage display follows these) ---
+    live_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dice: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    dice_entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revealed_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    secret_revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The verified drand beacon: {"round", "randomness", "signature"}.
+    drand_beacon: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: Fixed when the last input is recorded, so recomputing after a crash gives the same bytes.
+    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: How many selections the stage display has revealed so far.
+    revealed_count: Mapped[int] = mapped_column(Integer, default=0)
+    witness_confirmations: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+    # --- the published result ---
+    result: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    result_sig: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seed: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Log indices of this draw's events, for the bundle's inclusion proofs.
+    announced_log_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    completed_log_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    abandoned_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
     office: Mapped[Office] = relationship()
 
     __table_args__ = (
+        CheckConstraint(
+            "status = 'draft' OR "
+            "(announcement IS NOT NULL AND population_tsv IS NOT NULL AND sealed_secret IS NOT NULL)",
+            name="announced_has_documents",
+        ),
+        CheckConstraint("status != 'completed' OR result IS NOT NULL", name="completed_has_result"),
+        CheckConstraint("status != 'abandoned' OR abandoned_reason IS NOT NULL", name="abandoned_has_reason"),
         CheckConstraint(f"status IN {DRAW_STATUSES}", name="status"),
         CheckConstraint(f"rounding IN {ROUNDING}", name="rounding"),
         CheckConstraint(f"grouping IN {GROUPING}", name="grouping"),
@@ -218,3 +268,55 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("dice_count IS NOT NULL OR use_drand", name="some_public_entropy"),
         CheckConstraint("min_notice_hours >= 0", name="notice"),
     )
+
+
+class SigningKey(db.Model):  # type: ignore[name-defined,misc]
+    """A public office key; its private half lives encrypted under `keys/` (never in the database)."""
+
+    __tablename__ = "signing_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(8), unique=True)
+    vkey: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (CheckConstraint("status IN ('active', 'retired')", name="status"),)
+
+
+class LogEntry(db.Model):  # type: ignore[name-defined,misc]
+    """One leaf of the transparency log. Append-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "log_entry"
+
+    #: The leaf index, from 0, without gaps.
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The canonical JSON of the event (SPEC §10).
+    entry: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint('"index" >= 0', name="index"),)
+
+
+class Checkpoint(db.Model):  # type: ignore[name-defined,misc]
+    """A signed checkpoint over the log's first `size` leaves. Append-only."""
+
+    __tablename__ = "log_checkpoint"
+
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The signed note, exactly as served at /log/checkpoint.
+    note: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _install_triggers() -> None:
+    from service.triggers import install_with_metadata
+
+    install_with_metadata(db.metadata)
+
+
+_install_triggers()

@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from service.database import begin_mode
 from service.extensions import db, login_manager
 from service.models import User
 
@@ -45,6 +46,12 @@ def register(app: Flask) -> None:
         return db.session.get(User, int(user_id))
 
     login_manager.login_view = "auth.login"
+
+    @app.before_request
+    def choose_transaction_mode() -> None:
+        # Reads take a snapshot; anything that may write queues for SQLite's write lock up front.
+        begin_mode.set("DEFERRED" if request.method in ("GET", "HEAD", "OPTIONS") else "IMMEDIATE")
+
     login_manager.login_message = ""
 
     @app.after_request

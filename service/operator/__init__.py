@@ -4,4 +4,4 @@ from flask import Blueprint
 
 operator_blueprint = Blueprint("operator", __name__, url_prefix="/operator")
 
-from service.operator import declarations_views, draws_views  # noqa: E402, F401  (routes register on import)
+from service.operator import console_views, declarations_views, draws_views  # noqa: E402, F401  (routes register on import)

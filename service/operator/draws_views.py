@@ -15,7 +15,7 @@ from service.declarations import population_counts, years
 from service.draw_rules import DrawRuleError, Rule, parse_percent, plan_stages
 from service.draws import DrawSetup, DrawSetupError, clean_witnesses, plan_for, rule_of, save_draft
 from service.extensions import db
-from service.forms import DrawSetupForm
+from service.forms import DrawSetupForm, EmptyForm
 from service.models import Draw, utcnow
 from service.operator import operator_blueprint as bp
 from service.operator.loading import current_office, draw_or_404
@@ -129,7 +129,7 @@ def draw_detail(draw_id: str) -> Any:
         plan, plan_error = None, str(exc)
     notice_ok = (draw.scheduled_at - utcnow()).total_seconds() >= draw.min_notice_hours * 3600
     return render_template(
-        "operator/draw_detail.html", draw=draw, plan=plan, plan_error=plan_error, notice_ok=notice_ok
+        "operator/draw_detail.html", draw=draw, plan=plan, plan_error=plan_error, notice_ok=notice_ok, form=EmptyForm()
     )
 
 

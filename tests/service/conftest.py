@@ -36,6 +36,10 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
         database_url=_database_url(request.param, tmp_path),
         instance_dir=tmp_path / "instance",
         keys_dir=tmp_path / "keys",
+        key_passphrase="test key passphrase",
+        key_kdf_memory_kib=8192,
+        drand_relays=("http://127.0.0.1:9",),
+        drand_timeout_seconds=1.0,
     )
     application = create_app(settings)
     application.config["WTF_CSRF_ENABLED"] = False

@@ -1,0 +1,186 @@
+"""The published files and the log (SPEC §11): stable paths, right types, ETags and caching.
+
+Immutable documents (population, announcement, result, their signatures, the bundle) are
+served with a strong ETag and a year of caching; the checkpoint changes, so it is cached for a
+few seconds only. Every path is public and read-only.
+"""
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from flask import Response, abort, jsonify, request
+from sqlalchemy import select
+
+from public_site import public_blueprint as bp
+from service.access import public
+from service.bundles import BundleUnavailable, bundle_zip
+from service.extensions import db
+from service.keystore import active_key
+from service.models import Draw, LogEntry
+from service.transparency import consistency, inclusion, latest_checkpoint, log_size
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+MAX_ENTRIES_PER_PAGE = 1000
+
+
+def published_draw(draw_id: str) -> Draw:
+    """An announced, completed or abandoned draw (drafts are not public), or 404."""
+    draw = db.session.scalar(select(Draw).where(Draw.draw_id == draw_id, Draw.status != "draft"))
+    if draw is None:
+        abort(404)
+    return draw
+
+
+def immutable(data: bytes, mimetype: str, filename: str | None = None) -> Response:
+    """A cacheable response with a strong ETag (304 when the client has it)."""
+    response = Response(data, mimetype=mimetype)
+    response.set_etag(hashlib.sha256(data).hexdigest())
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response.make_conditional(request)
+
+
+@bp.route("/draws/<draw_id>/population.tsv")
+@public
+def population_tsv(draw_id: str) -> Response:
+    """The frozen population file."""
+    return immutable(published_draw(draw_id).population_tsv or b"", "text/tab-separated-values")
+
+
+@bp.route("/draws/<draw_id>/announcement.json")
+@public
+def announcement_json(draw_id: str) -> Response:
+    """The announcement, in its canonical bytes."""
+    return immutable(published_draw(draw_id).announcement or b"", "application/json")
+
+
+@bp.route("/draws/<draw_id>/announcement.json.sig")
+@public
+def announcement_sig(draw_id: str) -> Response:
+    """The office's signature over the announcement."""
+    return immutable((published_draw(draw_id).announcement_sig or "").encode("ascii"), "text/plain")
+
+
+def _completed(draw_id: str) -> Draw:
+    draw = published_draw(draw_id)
+    if draw.result is None:
+        abort(404, description="This draw has no result yet.")
+    return draw
+
+
+@bp.route("/draws/<draw_id>/result.json")
+@public
+def result_json(draw_id: str) -> Response:
+    """The result (404 until drawn)."""
+    return immutable(_completed(draw_id).result or b"", "application/json")
+
+
+@bp.route("/draws/<draw_id>/result.json.sig")
+@public
+def result_sig(draw_id: str) -> Response:
+    """The office's signature over the result."""
+    return immutable((_completed(draw_id).result_sig or "").encode("ascii"), "text/plain")
+
+
+@bp.route("/draws/<draw_id>/bundle.zip")
+@public
+def bundle(draw_id: str) -> Response:
+    """Everything needed to verify the draw offline."""
+    draw = _completed(draw_id)
+    try:
+        data = bundle_zip(db.session, draw)
+    except BundleUnavailable:
+        abort(404)
+    return immutable(data, "application/zip", filename=f"{draw.draw_id}-bundle.zip")
+
+
+@bp.route("/keys/office.vkey")
+@public
+def office_vkey() -> Response:
+    """The office's current verifier key."""
+    key = active_key(db.session)
+    if key is None:
+        abort(404, description="No office key has been generated yet.")
+    response = Response(key.vkey + "\n", mimetype="text/plain")
+    response.headers["Cache-Control"] = "public, max-age=60"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.route("/log/checkpoint")
+@public
+def checkpoint() -> Response:
+    """The latest signed checkpoint."""
+    latest = latest_checkpoint(db.session)
+    if latest is None:
+        abort(404, description="The log is empty.")
+    response = Response(latest.note, mimetype="text/plain")
+    response.headers["Cache-Control"] = "public, max-age=5"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _int_arg(name: str, default: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        if default is None:
+            abort(400, description=f"The parameter {name} is required.")
+        return default
+    if not raw.isdigit() or len(raw) > 18:
+        abort(400, description=f"The parameter {name} must be a whole number.")
+    return int(raw)
+
+
+def _json(payload: Any) -> Response:
+    response = jsonify(payload)
+    response.headers["Cache-Control"] = "public, max-age=5"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.route("/log/entries")
+@public
+def entries() -> Response:
+    """Entries `start` (inclusive) to `end` (exclusive), at most 1000 at a time."""
+    size = log_size(db.session)
+    start = _int_arg("start", 0)
+    end = min(_int_arg("end", size), size, start + MAX_ENTRIES_PER_PAGE)
+    if start > end:
+        abort(400, description="start must not be after end.")
+    rows = db.session.scalars(
+        select(LogEntry).where(LogEntry.index >= start, LogEntry.index < end).order_by(LogEntry.index)
+    )
+    return _json([{"index": row.index, "entry": row.entry} for row in rows])
+
+
+@bp.route("/log/proof/inclusion")
+@public
+def inclusion_proof() -> Response:
+    """The audit path of one entry in the tree of a given size."""
+    index, size = _int_arg("index"), _int_arg("size")
+    try:
+        path = inclusion(db.session, index, size)
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    return _json({"index": index, "size": size, "path": [base64.b64encode(p).decode() for p in path]})
+
+
+@bp.route("/log/proof/consistency")
+@public
+def consistency_proof() -> Response:
+    """The proof that one tree size is a prefix of a larger one."""
+    first, second = _int_arg("first"), _int_arg("second")
+    try:
+        path = consistency(db.session, first, second)
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    return _json({"first": first, "second": second, "path": [base64.b64encode(p).decode() for p in path]})
+
+
+def entry_json(text: str) -> Any:
+    """A stored entry as an object (for pages)."""
+    return json.loads(text)

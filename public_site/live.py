@@ -1,0 +1,100 @@
+"""The stage display's data: a small JSON document that follows the operator console.
+
+The display polls `/draws/<id>/live.json` about twice a second; an unchanged state answers 304
+from its ETag. Nothing secret is ever in it: the secret appears only once revealed.
+"""
+
+import hashlib
+import json
+from typing import Any
+
+from flask import Response, g, render_template, request, url_for
+
+from public_site import public_blueprint as bp
+from public_site.documents import published_draw
+from service.access import public
+from service.models import Draw
+
+
+def live_step(draw: Draw) -> str:
+    """Where the live draw stands, as the stage display names its scenes."""
+    if draw.status == "abandoned":
+        return "abandoned"
+    if draw.result is not None:
+        return "done" if draw.revealed_count >= _total(draw) else "revealing"
+    if draw.drand_beacon is not None or (draw.drand_round is None and draw.revealed_secret):
+        return "seed"
+    if draw.revealed_secret:
+        return "secret"
+    if draw.dice:
+        return "dice"
+    if draw.live_started_at is not None:
+        return "population"
+    return "waiting"
+
+
+def _result(draw: Draw) -> dict[str, Any] | None:
+    return json.loads(draw.result) if draw.result else None
+
+
+def _total(draw: Draw) -> int:
+    result = _result(draw)
+    return sum(len(stage["selected"]) for stage in result["stages"]) if result else 0
+
+
+def live_state(draw: Draw) -> dict[str, Any]:
+    """The public state of a draw for the stage display."""
+    announcement = json.loads(draw.announcement or b"{}")
+    result = _result(draw)
+    revealed: list[dict[str, Any]] = []
+    if result:
+        remaining = draw.revealed_count
+        for stage in result["stages"]:
+            for pick in stage["selected"]:
+                if remaining <= 0:
+                    break
+                revealed.append({"stage": stage["name"], **pick})
+                remaining -= 1
+    return {
+        "draw_id": draw.draw_id,
+        "title": draw.title,
+        "office": announcement.get("office", ""),
+        "status": draw.status,
+        "step": live_step(draw),
+        "scheduled_at": announcement.get("scheduled_at"),
+        "population": announcement.get("population"),
+        "stages": announcement.get("stages", []),
+        "derivation": announcement.get("rule", {}).get("derivation", []),
+        "witnesses": announcement.get("witnesses", []),
+        "commitment": draw.commitment,
+        "dice": {"count": draw.dice_count, "value": draw.dice},
+        "secret": draw.revealed_secret,
+        "drand": {"round": draw.drand_round, **(draw.drand_beacon or {})} if draw.drand_round else None,
+        "seed": result["seed"] if result else None,
+        "groups": {stage["name"]: stage["groups"] for stage in result["stages"]} if result else {},
+        "revealed": revealed,
+        "total": _total(draw),
+        "confirmations": draw.witness_confirmations,
+        "verify_url": url_for("public.draw_page", draw_id=draw.draw_id, _external=True),
+        "abandoned_reason": draw.abandoned_reason,
+    }
+
+
+@bp.route("/draws/<draw_id>/live.json")
+@public
+def live_json(draw_id: str) -> Response:
+    """The stage display's state (ETag; 304 while nothing changed)."""
+    body = json.dumps(live_state(published_draw(draw_id)), ensure_ascii=False, sort_keys=True).encode("utf-8")
+    response = Response(body, mimetype="application/json")
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+@bp.route("/draws/<draw_id>/live")
+@public
+def live(draw_id: str) -> str:
+    """The full-screen stage display (an OBS browser source may frame it)."""
+    g.allow_framing = True
+    draw = published_draw(draw_id)
+    return render_template("public/live.html", draw=draw, state=live_state(draw))

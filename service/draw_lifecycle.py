@@ -1,0 +1,334 @@
+"""Announce, run live and publish a draw — each step one transaction, each refusal named.
+
+The steps follow SPEC §4–§8 and DESIGN.md "Flow of one draw":
+announce → (live) enter dice → reveal the secret → record the drand round → complete → confirm.
+Every input is stored in its own step before the result is computed, and `drawn_at` is fixed
+with the last input, so completing again after a crash computes the identical bytes. The row is
+locked (PostgreSQL `FOR UPDATE`, SQLite's write lock) and each step checks the state it needs,
+so two consoles or two processes cannot both complete a draw: the loser gets `AlreadyDone`.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lottery.announcement import build_announcement, parse_announcement
+from lottery.canonical import canonical_json, digest
+from lottery.drand import Beacon
+from lottery.draw import DrawInputs, check_dice, run_draw
+from lottery.errors import ProtocolError
+from lottery.population import parse_population
+from lottery.signing import sign_document
+from lottery.timestamps import format_timestamp
+from service.config import Settings
+from service.declarations import population_file
+from service.draw_rules import DrawRuleError
+from service.draws import plan_for, rule_of
+from service.keystore import current_signer, signer_for
+from service.models import Draw, Office, SigningKey, User, utcnow
+from service.sealing import SecretLost, new_secret, seal_secret, unseal_secret
+from service.transparency import event_time, log_size, record
+
+
+class DrawLifecycleError(ValueError):
+    """This step cannot be taken now; the message says why and what to do."""
+
+
+class AlreadyDone(DrawLifecycleError):
+    """Someone else already took this step (HTTP 409)."""
+
+
+def lock_draw(session: Session, draw_pk: int) -> Draw:
+    """Reload the draw row under a write lock for the rest of the transaction."""
+    draw = session.scalar(
+        select(Draw).where(Draw.id == draw_pk).with_for_update().execution_options(populate_existing=True)
+    )
+    if draw is None:
+        raise DrawLifecycleError(_l("This draw no longer exists."))
+    return draw
+
+
+def _require(draw: Draw, status: str) -> None:
+    if draw.status != status:
+        if draw.status in ("completed", "abandoned") or (status == "draft" and draw.status == "announced"):
+            raise AlreadyDone(_l("This draw is already %(status)s.", status=draw.status))
+        raise DrawLifecycleError(_l("This step needs a draw that is %(status)s.", status=status))
+
+
+def announce(session: Session, settings: Settings, draw_pk: int, user: User, now: datetime | None = None) -> Draw:
+    """Freeze the population, seal a fresh secret, sign and log the announcement."""
+    now = now or utcnow()
+    draw = lock_draw(session, draw_pk)
+    _require(draw, "draft")
+    if draw.scheduled_at - now < timedelta(hours=draw.min_notice_hours):
+        raise DrawLifecycleError(
+            _l(
+                "The draw must be announced at least %(hours)s hours before it happens; choose a later time.",
+                hours=draw.min_notice_hours,
+            )
+        )
+    office = session.get(Office, draw.office_id)
+    if office is None:
+        raise DrawLifecycleError(_l("This draw no longer exists."))
+    try:
+        plan = plan_for(session, office, draw.roc_year, rule_of(draw))
+    except (DrawRuleError, ValueError) as exc:
+        raise DrawLifecycleError(exc.args[0]) from None
+    population = parse_population(population_file(session, office, draw.roc_year))
+    signer = current_signer(session, settings)
+    secret = new_secret()
+    sealed, committed = seal_secret(secret, draw_id=draw.draw_id, deployment_secret=settings.secret_key)
+    document = build_announcement(
+        draw_id=draw.draw_id,
+        title=draw.title,
+        office=office.name,
+        population=population,
+        stages=list(plan.stages),
+        commitment=committed,
+        dice_count=draw.dice_count,
+        use_drand=draw.use_drand,
+        scheduled_at=draw.scheduled_at,
+        announced_at=now,
+        extra={
+            "year": draw.roc_year,
+            "rule": {
+                "rate_basis_points": draw.rate_bp,
+                "rounding": draw.rounding,
+                "grouping": draw.grouping,
+                "comparison_rate_basis_points": draw.comparison_rate_bp,
+                "derivation": list(plan.explanation),
+            },
+            "witnesses": list(draw.witnesses),
+        },
+    )
+    data = canonical_json(document)
+    next_index = log_size(session)  # before any change: the fixed fields are written in one UPDATE
+    draw.population_tsv = population.data
+    draw.population_digest = population.digest
+    draw.announcement = data
+    draw.announcement_sig = sign_document(signer, data).decode("ascii")
+    draw.announcement_digest = digest(document)
+    draw.sealed_secret = sealed
+    draw.commitment = committed
+    draw.drand_round = document["entropy"].get("drand", {}).get("round")
+    draw.signing_key_id = signer.verifier.key_id.hex()
+    draw.announced_at = now
+    draw.announced_by_id = user.id
+    draw.status = "announced"
+    draw.announced_log_index = next_index
+    session.flush()
+    record(
+        session,
+        [signer],
+        [
+            {
+                "type": "draw.announced",
+                "time": format_timestamp(now),
+                "draw_id": draw.draw_id,
+                "announcement_digest": draw.announcement_digest,
+                "population_digest": population.digest,
+            }
+        ],
+    )
+    return draw
+
+
+def start_live(session: Session, draw_pk: int) -> Draw:
+    """Put the stage display on the live draw (nothing secret is shown)."""
+    draw = lock_draw(session, draw_pk)
+    _require(draw, "announced")
+    if draw.live_started_at is None:
+        draw.live_started_at = utcnow()
+    return draw
+
+
+def enter_dice(session: Session, draw_pk: int, dice: str, now: datetime | None = None) -> Draw:
+    """Record the dice as rolled on camera: exactly the announced number of digits 0–9."""
+    draw = lock_draw(session, draw_pk)
+    _require(draw, "announced")
+    if draw.dice_count is None:
+        raise DrawLifecycleError(_l("This draw uses no dice."))
+    if draw.dice is not None:
+        raise AlreadyDone(_l("The dice were already entered: %(dice)s.", dice=draw.dice))
+    try:
+        check_dice(dice, draw.dice_count)
+    except ProtocolError:
+        raise DrawLifecycleError(
+            _l(
+                "Enter exactly %(count)s digits 0–9 as rolled, left to right, with no spaces "
+                "(half-width digits only); you entered %(length)s characters.",
+                count=draw.dice_count,
+                length=len(dice),
+            )
+        ) from None
+    draw.live_started_at = draw.live_started_at or now or utcnow()
+    draw.dice = dice
+    draw.dice_entered_at = now or utcnow()
+    return draw
+
+
+def reveal_secret(session: Session, settings: Settings, draw_pk: int, now: datetime | None = None) -> Draw:
+    """Unseal the secret and check it against the published commitment (after the dice)."""
+    draw = lock_draw(session, draw_pk)
+    _require(draw, "announced")
+    if draw.dice_count is not None and draw.dice is None:
+        raise DrawLifecycleError(_l("Enter the dice first: the secret is revealed after the dice are rolled."))
+    if draw.revealed_secret is not None:
+        raise AlreadyDone(_l("The secret was already revealed."))
+    try:
+        secret = unseal_secret(
+            draw.sealed_secret or b"",
+            draw_id=draw.draw_id,
+            committed=draw.commitment or "",
+            deployment_secret=settings.secret_key,
+        )
+    except SecretLost as exc:
+        raise DrawLifecycleError(
+            _l(
+                "The sealed secret cannot be opened (%(reason)s). The draw cannot be completed honestly: "
+                "abandon it with the reason and announce a new draw.",
+                reason=str(exc),
+            )
+        ) from None
+    draw.revealed_secret = secret
+    draw.secret_revealed_at = now or utcnow()
+    if draw.drand_round is None:
+        draw.drawn_at = draw.secret_revealed_at
+    return draw
+
+
+def record_beacon(session: Session, draw_pk: int, beacon: Beacon, now: datetime | None = None) -> Draw:
+    """Store the verified drand round (the caller verified it with `lottery`)."""
+    draw = lock_draw(session, draw_pk)
+    _require(draw, "announced")
+    if draw.revealed_secret is None:
+        raise DrawLifecycleError(_l("Reveal the secret before the drand round."))
+    if draw.drand_beacon is not None:
+        raise AlreadyDone(_l("The drand round was already recorded."))
+    if beacon.round != draw.drand_round:
+        raise DrawLifecycleError(
+            _l("That is round %(got)s; this draw announced round %(want)s.", got=beacon.round, want=draw.drand_round)
+        )
+    draw.drand_beacon = beacon.to_json()
+    draw.drawn_at = now or utcnow()
+    return draw
+
+
+def inputs_of(draw: Draw) -> DrawInputs:
+    """The inputs recorded so far, in the shape the protocol takes."""
+    beacon = draw.drand_beacon
+    return DrawInputs(
+        secret=draw.revealed_secret or "",
+        dice=draw.dice,
+        drand=Beacon(beacon["round"], beacon["randomness"], beacon["signature"]) if beacon else None,
+    )
+
+
+def ready_to_complete(draw: Draw) -> bool:
+    """True when every announced input is recorded and the result is not yet computed."""
+    return draw.status == "announced" and draw.drawn_at is not None and draw.result is None
+
+
+def compute_result(draw: Draw) -> dict[str, Any]:
+    """The result document from the stored frozen documents and recorded inputs (pure)."""
+    if draw.population_tsv is None or draw.announcement is None or draw.drawn_at is None:
+        raise DrawLifecycleError(_l("Not every input has been recorded yet."))
+    announcement = parse_announcement(parse_json(draw.announcement))
+    return run_draw(
+        parse_population(draw.population_tsv),
+        announcement,
+        inputs_of(draw),
+        format_timestamp(draw.drawn_at),
+        verify_bls=False,  # the beacon was verified when it was recorded
+    )
+
+
+def parse_json(data: bytes) -> Any:
+    """Parse stored canonical JSON."""
+    from lottery.canonical import load_canonical
+
+    return load_canonical(data, "stored document")
+
+
+def complete(session: Session, settings: Settings, draw_pk: int, now: datetime | None = None) -> Draw:
+    """Compute, sign, store and log the result — exactly once per announcement."""
+    draw = lock_draw(session, draw_pk)
+    if draw.result is not None:
+        raise AlreadyDone(_l("The result was already published."))
+    _require(draw, "announced")
+    if draw.drawn_at is None:
+        raise DrawLifecycleError(_l("Not every input has been recorded yet."))
+    try:
+        result = compute_result(draw)
+    except ProtocolError as exc:
+        raise DrawLifecycleError(_l("The draw was refused: %(reason)s", reason=str(exc))) from None
+    key = session.scalar(select(SigningKey).where(SigningKey.key_id == draw.signing_key_id))
+    signer = signer_for(settings, key) if key is not None else current_signer(session, settings)
+    data = canonical_json(result)
+    next_index = log_size(session)
+    draw.result = data
+    draw.result_sig = sign_document(signer, data).decode("ascii")
+    draw.result_digest = digest(result)
+    draw.seed = result["seed"]
+    draw.completed_at = now or utcnow()
+    draw.status = "completed"
+    draw.completed_log_index = next_index
+    session.flush()
+    record(
+        session,
+        [signer],
+        [
+            {
+                "type": "draw.completed",
+                "time": event_time(draw.completed_at),
+                "draw_id": draw.draw_id,
+                "result_digest": draw.result_digest,
+            }
+        ],
+    )
+    return draw
+
+
+def advance_reveal(session: Session, draw_pk: int, count: int) -> Draw:
+    """Show `count` selections on the stage display (in ticket order)."""
+    draw = lock_draw(session, draw_pk)
+    _require(draw, "completed")
+    total = sum(len(stage["selected"]) for stage in parse_json(draw.result or b"{}")["stages"])
+    draw.revealed_count = max(draw.revealed_count, min(total, count))
+    return draw
+
+
+def confirm_witness(session: Session, draw_pk: int, name: str, now: datetime | None = None) -> Draw:
+    """A named witness confirms the result by typing their name."""
+    draw = lock_draw(session, draw_pk)
+    _require(draw, "completed")
+    typed = " ".join(name.split())
+    named = {" ".join(w.split()): w for w in draw.witnesses}
+    if typed not in named:
+        raise DrawLifecycleError(_l("%(name)s is not one of the announced witnesses.", name=typed or "—"))
+    if any(c["name"] == named[typed] for c in draw.witness_confirmations):
+        raise AlreadyDone(_l("%(name)s has already confirmed.", name=typed))
+    draw.witness_confirmations = [*draw.witness_confirmations, {"name": named[typed], "at": event_time(now)}]
+    return draw
+
+
+def abandon(session: Session, settings: Settings, draw_pk: int, reason: str) -> Draw:
+    """Abandon an announced draw, publicly and with a reason; a new draw needs a new announcement."""
+    draw = lock_draw(session, draw_pk)
+    _require(draw, "announced")
+    reason = " ".join(reason.split())
+    if len(reason) < 4:
+        raise DrawLifecycleError(_l("Give the reason for abandoning the draw; it is published."))
+    draw.status = "abandoned"
+    draw.abandoned_reason = reason[:1000]
+    draw.abandoned_at = utcnow()
+    session.flush()
+    record(
+        session,
+        [current_signer(session, settings)],
+        [{"type": "draw.abandoned", "time": event_time(), "draw_id": draw.draw_id, "reason": draw.abandoned_reason}],
+    )
+    return draw

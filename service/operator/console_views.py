@@ -1,0 +1,209 @@
+"""Announcing and the live-draw console. Each POST is one step of `service.draw_lifecycle`."""
+
+import json
+import time
+from typing import Any
+
+from flask import abort, current_app, flash, render_template, request
+from flask_babel import gettext
+from flask_login import current_user
+
+from lottery.errors import ProtocolError
+from service import settings_of
+from service.access import role_required
+from service.drand_client import fetch_round, verify_beacon
+from service.draw_lifecycle import (
+    AlreadyDone,
+    DrawLifecycleError,
+    abandon,
+    advance_reveal,
+    announce,
+    complete,
+    confirm_witness,
+    enter_dice,
+    ready_to_complete,
+    record_beacon,
+    reveal_secret,
+    start_live,
+)
+from service.extensions import db
+from service.forms import EmptyForm
+from service.keystore import KeyUnavailable
+from service.operator import operator_blueprint as bp
+from service.operator.loading import draw_or_404
+from service.web import redirect_to
+
+OPERATORS = ("operator", "admin")
+MAX_FIELD = 2000
+
+
+def _run_step(draw_id: str, step: Any, success: str | None = None) -> Any:
+    """Run one lifecycle step for the named draw; 409 when someone else already did it."""
+    draw = draw_or_404(draw_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        step(draw.id)
+    except AlreadyDone as exc:
+        db.session.rollback()
+        abort(409, description=str(exc))
+    except (DrawLifecycleError, KeyUnavailable) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        if success:
+            flash(success, "ok")
+    return redirect_to("operator.console", draw_id=draw.draw_id)
+
+
+def _text(name: str) -> str:
+    value = request.form.get(name, "")
+    if len(value) > MAX_FIELD:
+        abort(400, description=gettext("The value is too long."))
+    return value
+
+
+@bp.route("/draws/<draw_id>/announce", methods=["POST"])
+@role_required(*OPERATORS)
+def draw_announce(draw_id: str) -> Any:
+    """Announce a draft: freeze, seal, sign, log."""
+    settings = settings_of(current_app)
+    return _run_step(
+        draw_id,
+        lambda pk: announce(db.session, settings, pk, current_user),
+        gettext("The draw is announced: the population is frozen and the commitment is published."),
+    )
+
+
+@bp.route("/draws/<draw_id>/console")
+@role_required(*OPERATORS)
+def console(draw_id: str) -> Any:
+    """The live-draw console."""
+    draw = draw_or_404(draw_id)
+    result = json.loads(draw.result) if draw.result else None
+    selected = [s for stage in result["stages"] for s in stage["selected"]] if result else []
+    return render_template(
+        "operator/console.html",
+        draw=draw,
+        form=EmptyForm(),
+        result=result,
+        total_selected=len(selected),
+        ready=ready_to_complete(draw),
+    )
+
+
+@bp.route("/draws/<draw_id>/live/start", methods=["POST"])
+@role_required(*OPERATORS)
+def live_start(draw_id: str) -> Any:
+    """Show the frozen population and rule on the stage display."""
+    return _run_step(draw_id, lambda pk: start_live(db.session, pk))
+
+
+@bp.route("/draws/<draw_id>/live/dice", methods=["POST"])
+@role_required(*OPERATORS)
+def live_dice(draw_id: str) -> Any:
+    """Record the dice as rolled."""
+    dice = _text("dice").strip()
+    return _run_step(draw_id, lambda pk: enter_dice(db.session, pk, dice), gettext("Dice recorded."))
+
+
+def _finish_if_ready(draw_pk: int) -> None:
+    """Inputs are committed first, then the result is computed: a crash in between is redone identically."""
+    from service.models import Draw
+
+    db.session.commit()
+    draw = db.session.get(Draw, draw_pk)
+    if draw is not None and ready_to_complete(draw):
+        complete(db.session, settings_of(current_app), draw_pk)
+
+
+@bp.route("/draws/<draw_id>/live/secret", methods=["POST"])
+@role_required(*OPERATORS)
+def live_secret(draw_id: str) -> Any:
+    """Reveal the sealed secret (checked against the commitment)."""
+    settings = settings_of(current_app)
+
+    def step(pk: int) -> None:
+        reveal_secret(db.session, settings, pk)
+        _finish_if_ready(pk)
+
+    return _run_step(draw_id, step, gettext("The secret is revealed and matches the commitment."))
+
+
+@bp.route("/draws/<draw_id>/live/drand", methods=["POST"])
+@role_required(*OPERATORS)
+def live_drand(draw_id: str) -> Any:
+    """Fetch the announced drand round from the relays, or take it pasted as JSON when offline."""
+    settings = settings_of(current_app)
+    pasted = _text("beacon").strip()
+    draw = draw_or_404(draw_id)
+    if draw.drand_round is None:
+        flash(gettext("This draw uses no drand round."), "error")
+        return redirect_to("operator.console", draw_id=draw_id)
+    if pasted:
+        try:
+            beacon = verify_beacon(json.loads(pasted), draw.drand_round)
+        except (ValueError, ProtocolError) as exc:
+            flash(gettext("The pasted round does not verify: %(reason)s", reason=str(exc)), "error")
+            return redirect_to("operator.console", draw_id=draw_id)
+    else:
+        outcome = fetch_round(settings.drand_relays, draw.drand_round, settings.drand_timeout_seconds, time.time())
+        if outcome.beacon is None:
+            if outcome.not_yet:
+                wait = max(0, int(outcome.available_at - time.time()))
+                flash(
+                    gettext(
+                        "Round %(round)s is not out yet (about %(seconds)s s). Ask again in a moment.",
+                        round=draw.drand_round,
+                        seconds=wait,
+                    ),
+                    "info",
+                )
+            else:
+                flash(gettext("No relay gave a valid round: %(why)s", why="; ".join(outcome.failures)), "error")
+            return redirect_to("operator.console", draw_id=draw_id)
+        beacon = outcome.beacon
+
+    def step(pk: int) -> None:
+        record_beacon(db.session, pk, beacon)
+        _finish_if_ready(pk)
+
+    return _run_step(draw_id, step, gettext("The drand round is verified and the result is published."))
+
+
+@bp.route("/draws/<draw_id>/live/complete", methods=["POST"])
+@role_required(*OPERATORS)
+def live_complete(draw_id: str) -> Any:
+    """Compute and publish the result from the recorded inputs (again after an interruption)."""
+    settings = settings_of(current_app)
+    return _run_step(draw_id, lambda pk: complete(db.session, settings, pk), gettext("The result is published."))
+
+
+@bp.route("/draws/<draw_id>/live/reveal", methods=["POST"])
+@role_required(*OPERATORS)
+def live_reveal(draw_id: str) -> Any:
+    """Reveal the next selection (or all) on the stage display."""
+    draw = draw_or_404(draw_id)
+    count = 10**9 if request.form.get("all") else draw.revealed_count + 1
+    return _run_step(draw_id, lambda pk: advance_reveal(db.session, pk, count))
+
+
+@bp.route("/draws/<draw_id>/live/witness", methods=["POST"])
+@role_required(*OPERATORS)
+def live_witness(draw_id: str) -> Any:
+    """A witness confirms the result by typing their name."""
+    name = _text("name")
+    return _run_step(draw_id, lambda pk: confirm_witness(db.session, pk, name), gettext("Confirmation recorded."))
+
+
+@bp.route("/draws/<draw_id>/abandon", methods=["POST"])
+@role_required(*OPERATORS)
+def draw_abandon(draw_id: str) -> Any:
+    """Abandon an announced draw, with a published reason."""
+    settings = settings_of(current_app)
+    reason = _text("reason")
+    return _run_step(
+        draw_id,
+        lambda pk: abandon(db.session, settings, pk, reason),
+        gettext("The draw is abandoned; the reason is in the public log."),
+    )

@@ -1,0 +1,152 @@
+"""Database triggers that keep history immutable whatever code (or person) writes to the tables.
+
+- `log_entry` and `log_checkpoint` are append-only: UPDATE, DELETE (and TRUNCATE) are refused.
+- An announced draw's fixed fields (population, announcement, sealed secret, schedule) never
+  change; a completed draw's inputs and result never change; an abandoned draw stays abandoned.
+- Declarants of a year frozen by an announced or completed draw cannot be changed or deleted.
+- Office keys are never deleted and their public halves never change.
+
+The statements are versioned (`V1`): a migration that installs them names the version it uses.
+"""
+
+from sqlalchemy import DDL, MetaData, event
+
+_FIXED_AT_ANNOUNCEMENT = (
+    "announcement", "announcement_sig", "announcement_digest", "population_tsv", "population_digest",
+    "sealed_secret", "commitment", "drand_round", "dice_count", "use_drand", "draw_id", "office_id",
+    "roc_year", "scheduled_at", "signing_key_id", "announced_at", "announced_log_index",
+)  # fmt: skip
+_FIXED_AT_COMPLETION = (
+    "result", "result_sig", "result_digest", "seed", "dice", "revealed_secret", "drawn_at", "completed_at",
+    "completed_log_index",
+)  # fmt: skip
+_FROZEN_YEAR = (
+    "EXISTS (SELECT 1 FROM draw WHERE draw.office_id = OLD.office_id AND draw.roc_year = OLD.roc_year "
+    "AND draw.status IN ('announced', 'completed'))"
+)
+
+
+def _changed(columns: tuple[str, ...], cast: str = "") -> str:
+    return " OR ".join(f"NEW.{c}{cast} IS DISTINCT FROM OLD.{c}{cast}" for c in columns)
+
+
+def _sqlite_changed(columns: tuple[str, ...]) -> str:
+    return " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
+
+
+def _sqlite_refuse(name: str, timing: str, table: str, message: str, when: str | None = None) -> str:
+    condition = f" WHEN {when}" if when else ""
+    return f"CREATE TRIGGER IF NOT EXISTS {name} {timing} ON {table}{condition} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+
+
+SQLITE_V1 = (
+    _sqlite_refuse("log_entry_no_update", "BEFORE UPDATE", "log_entry", "the transparency log is append-only"),
+    _sqlite_refuse("log_entry_no_delete", "BEFORE DELETE", "log_entry", "the transparency log is append-only"),
+    _sqlite_refuse("checkpoint_no_update", "BEFORE UPDATE", "log_checkpoint", "checkpoints are append-only"),
+    _sqlite_refuse("checkpoint_no_delete", "BEFORE DELETE", "log_checkpoint", "checkpoints are append-only"),
+    _sqlite_refuse(
+        "draw_announced_fixed", "BEFORE UPDATE", "draw", "an announced draw cannot change",
+        f"OLD.status != 'draft' AND (NEW.status = 'draft' OR {_sqlite_changed(_FIXED_AT_ANNOUNCEMENT)})",
+    ),
+    _sqlite_refuse(
+        "draw_completed_fixed", "BEFORE UPDATE", "draw", "a completed draw cannot change",
+        f"OLD.status = 'completed' AND (NEW.status != 'completed' OR {_sqlite_changed(_FIXED_AT_COMPLETION)}"
+        " OR NEW.drand_beacon IS NOT OLD.drand_beacon)",
+    ),
+    _sqlite_refuse(
+        "draw_abandoned_final", "BEFORE UPDATE", "draw", "an abandoned draw cannot change",
+        "OLD.status = 'abandoned'",
+    ),
+    _sqlite_refuse("draw_no_delete", "BEFORE DELETE", "draw", "only a draft draw can be deleted", "OLD.status != 'draft'"),
+    _sqlite_refuse(
+        "declarant_frozen_update", "BEFORE UPDATE", "declarant",
+        "the population of this year is frozen by an announced draw", _FROZEN_YEAR,
+    ),
+    _sqlite_refuse(
+        "declarant_frozen_delete", "BEFORE DELETE", "declarant",
+        "the population of this year is frozen by an announced draw", _FROZEN_YEAR,
+    ),
+    _sqlite_refuse("signing_key_no_delete", "BEFORE DELETE", "signing_key", "office keys are never deleted"),
+    _sqlite_refuse(
+        "signing_key_fixed", "BEFORE UPDATE", "signing_key", "an office key cannot change",
+        "NEW.vkey IS NOT OLD.vkey OR NEW.key_id IS NOT OLD.key_id OR OLD.status = 'retired'",
+    ),
+)  # fmt: skip
+
+
+def _pg_trigger(name: str, timing: str, table: str, message: str, when: str | None = None, each: str = "ROW") -> str:
+    condition = f" WHEN ({when})" if when else ""
+    return (
+        f"CREATE TRIGGER {name} {timing} ON {table} FOR EACH {each}{condition} "
+        f"EXECUTE FUNCTION sunshine_refuse('{message}')"
+    )
+
+
+POSTGRESQL_V1 = (
+    "CREATE OR REPLACE FUNCTION sunshine_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation'; END $$",
+    "CREATE OR REPLACE FUNCTION sunshine_declarant_frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF {_FROZEN_YEAR} THEN RAISE EXCEPTION 'the population of this year is frozen by an announced draw' "
+    "USING ERRCODE = 'integrity_constraint_violation'; END IF; "
+    "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$",
+    _pg_trigger("log_entry_append_only", "BEFORE UPDATE OR DELETE", "log_entry", "the transparency log is append-only"),
+    _pg_trigger("log_entry_no_truncate", "BEFORE TRUNCATE", "log_entry", "the transparency log is append-only", each="STATEMENT"),
+    _pg_trigger("checkpoint_append_only", "BEFORE UPDATE OR DELETE", "log_checkpoint", "checkpoints are append-only"),
+    _pg_trigger("checkpoint_no_truncate", "BEFORE TRUNCATE", "log_checkpoint", "checkpoints are append-only", each="STATEMENT"),
+    _pg_trigger(
+        "draw_announced_fixed", "BEFORE UPDATE", "draw", "an announced draw cannot change",
+        f"OLD.status != 'draft' AND (NEW.status = 'draft' OR {_changed(_FIXED_AT_ANNOUNCEMENT)})",
+    ),
+    _pg_trigger(
+        "draw_completed_fixed", "BEFORE UPDATE", "draw", "a completed draw cannot change",
+        f"OLD.status = 'completed' AND (NEW.status != 'completed' OR {_changed(_FIXED_AT_COMPLETION)}"
+        " OR NEW.drand_beacon::text IS DISTINCT FROM OLD.drand_beacon::text)",
+    ),
+    _pg_trigger("draw_abandoned_final", "BEFORE UPDATE", "draw", "an abandoned draw cannot change", "OLD.status = 'abandoned'"),
+    _pg_trigger("draw_no_delete", "BEFORE DELETE", "draw", "only a draft draw can be deleted", "OLD.status != 'draft'"),
+    "CREATE TRIGGER declarant_frozen BEFORE UPDATE OR DELETE ON declarant FOR EACH ROW "
+    "EXECUTE FUNCTION sunshine_declarant_frozen()",
+    _pg_trigger("signing_key_no_delete", "BEFORE DELETE", "signing_key", "office keys are never deleted"),
+    _pg_trigger(
+        "signing_key_fixed", "BEFORE UPDATE", "signing_key", "an office key cannot change",
+        "NEW.vkey IS DISTINCT FROM OLD.vkey OR NEW.key_id IS DISTINCT FROM OLD.key_id OR OLD.status = 'retired'",
+    ),
+)  # fmt: skip
+
+
+def statements_for(dialect: str) -> tuple[str, ...]:
+    """The V1 trigger statements for a database dialect (`sqlite` or `postgresql`)."""
+    return {"sqlite": SQLITE_V1, "postgresql": POSTGRESQL_V1}.get(dialect, ())
+
+
+def install_with_metadata(metadata: MetaData) -> None:
+    """Create the triggers whenever `metadata.create_all` creates the tables (tests, fresh set-ups)."""
+    for dialect, statements in (("sqlite", SQLITE_V1), ("postgresql", POSTGRESQL_V1)):
+        for statement in statements:
+            # DDL() formats its text with %-style substitution; a literal % is written %%.
+            event.listen(metadata, "after_create", DDL(statement.replace("%", "%%")).execute_if(dialect=dialect))
+
+
+def _trigger_names(statements: tuple[str, ...]) -> list[tuple[str, str]]:
+    names = []
+    for statement in statements:
+        words = statement.split()
+        if words[:2] == ["CREATE", "TRIGGER"]:
+            name = words[5] if words[2:5] == ["IF", "NOT", "EXISTS"] else words[2]
+            table = words[words.index("ON") + 1]
+            names.append((name, table))
+    return names
+
+
+def drop_statements_for(dialect: str) -> tuple[str, ...]:
+    """Statements that remove the V1 triggers (for a downgrade)."""
+    if dialect == "sqlite":
+        return tuple(f"DROP TRIGGER IF EXISTS {name}" for name, _ in _trigger_names(SQLITE_V1))
+    if dialect == "postgresql":
+        drops = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in _trigger_names(POSTGRESQL_V1)]
+        return (
+            *drops,
+            "DROP FUNCTION IF EXISTS sunshine_refuse()",
+            "DROP FUNCTION IF EXISTS sunshine_declarant_frozen()",
+        )
+    return ()

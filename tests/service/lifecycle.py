@@ -1,0 +1,57 @@
+"""Building blocks for lifecycle tests: a year imported, a key, a draft — through real services."""
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask
+
+from lottery.drand import round_time
+from service import settings_of
+from service.declarations import import_upload, start_upload
+from service.demo import DEMO_BEACON, DEMO_ROUND, DEMO_WITNESSES, demo_csv
+from service.draw_rules import Rule
+from service.draws import DrawSetup, save_draft
+from service.extensions import db
+from service.keystore import forget_unlocked_keys, generate_key
+from service.models import Draw, Office, User
+
+#: The recorded real round's time: a draw scheduled then announces round 657413.
+SCHEDULED = datetime.fromtimestamp(round_time(DEMO_ROUND), UTC)
+ANNOUNCED = SCHEDULED - timedelta(days=7)
+BEACON = DEMO_BEACON
+DICE = "50104646865477507016"
+
+
+def prepare_draft(app: Flask, office_id: int, operator_username: str, draw_id: str = "kinmen-114-annual") -> int:
+    """Import the demo year, generate the office key, save a draft; returns the draw's primary key."""
+    forget_unlocked_keys()
+    with app.app_context():
+        office = db.session.get(Office, office_id)
+        operator = db.session.query(User).filter_by(username=operator_username).one()
+        assert office is not None
+        app.config["SUNSHINE_INLINE_JOBS"] = True
+        upload = start_upload(db.session, office=office, user=operator, roc_year=114, filename="y.csv", data=demo_csv())
+        import_upload(db.session, upload)
+        generate_key(db.session, settings_of(app))
+        setup = DrawSetup(
+            title="114年度公職人員財產申報實質審查抽籤",
+            draw_id=draw_id,
+            roc_year=114,
+            rule=Rule(),
+            dice_count=20,
+            use_drand=True,
+            scheduled_at=SCHEDULED,
+            min_notice_hours=24,
+            witnesses=DEMO_WITNESSES,
+        )
+        draw = save_draft(db.session, office=office, user=operator, setup=setup, now=ANNOUNCED)
+        db.session.commit()
+        return int(draw.id)
+
+
+def get_draw(app: Flask, draw_pk: int) -> Draw:
+    """The draw row (detached copy of its current state)."""
+    with app.app_context():
+        draw = db.session.get(Draw, draw_pk)
+        assert draw is not None
+        db.session.expunge(draw)
+        return draw
