@@ -305,6 +305,10 @@ def _check_log(
             f"log entry {_entry_label(proof)} is in the checkpoint",
             lambda proof=proof: _check_one_inclusion(proof, checkpoint, expected),  # type: ignore[misc]
         )
+    # Without this, leaving out the draw.completed proof would let a swapped result pass.
+    proven = {_entry_type(proof) for proof in proofs}
+    for kind in sorted(set(expected) - proven):
+        report.add(FAIL, f"log entry {kind} is in the checkpoint", "inclusion.json has no proof for it")
 
 
 def _expected_entries(
@@ -324,14 +328,22 @@ def _expected_entries(
     return expected
 
 
-def _entry_label(proof: object) -> str:
+def _entry_type(proof: object) -> str | None:
     if isinstance(proof, dict) and isinstance(proof.get("entry"), str):
         try:
             entry = load_json(proof["entry"].encode("utf-8"), "entry")
-            return f"{entry.get('type')} (index {proof.get('index')})"
-        except (ProtocolError, AttributeError):
-            pass
-    return "(malformed)"
+        except ProtocolError:
+            return None
+        if isinstance(entry, dict):
+            return str(entry.get("type"))
+    return None
+
+
+def _entry_label(proof: object) -> str:
+    kind = _entry_type(proof)
+    if kind is None or not isinstance(proof, dict):
+        return "(malformed)"
+    return f"{kind} (index {proof.get('index')})"
 
 
 def _check_one_inclusion(proof: object, checkpoint: Checkpoint | None, expected: dict[str, dict[str, str]]) -> str:

@@ -1,7 +1,6 @@
 """C2SP `tlog-checkpoint` bodies: `<origin>\\n<size>\\n<base64 root>\\n`, signed as a note."""
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
 
@@ -34,7 +33,7 @@ def parse_checkpoint_body(text: str) -> Checkpoint:
         raise ProofError("checkpoint origin or size is malformed")
     try:
         root_bytes = base64.b64decode(root, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character outside ASCII
         raise ProofError("checkpoint root is not base64") from None
     if len(root_bytes) != 32:
         raise ProofError("checkpoint root is not a SHA-256 hash")

@@ -72,9 +72,13 @@ def open_private_key(data: bytes, passphrase: str) -> Signer:
         raise SignatureError("private key file is damaged or not a Sunshine Draw key") from None
     try:
         seed = AESGCM(_derive(passphrase, salt, cost)).decrypt(nonce, sealed, document["vkey"].encode("utf-8"))
+        private_key = Ed25519PrivateKey.from_private_bytes(seed)
     except InvalidTag:
         raise SignatureError("wrong passphrase for the private key (or the file was altered)") from None
-    signer = Signer(verifier.name, Ed25519PrivateKey.from_private_bytes(seed))
+    except ValueError:
+        # Argon2 cost, salt or nonce out of range: cryptography refuses them with ValueError.
+        raise SignatureError("private key file is damaged or not a Sunshine Draw key") from None
+    signer = Signer(verifier.name, private_key)
     if signer.verifier.key_id != verifier.key_id:
         raise SignatureError("private key does not match its verifier key")
     return signer

@@ -7,17 +7,22 @@ bytes of `id`, no header. Anything else is refused with the line number and the 
 
 import hashlib
 import itertools
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from lottery.errors import PopulationError
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 STRATUM_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 _LINE = rb"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\t[a-z0-9][a-z0-9-]{0,31}\n"
-_FILE = re.compile(rb"(?:" + _LINE + rb")+")
+#: The whole file in one match: `_LINE`, repeated. The quantifiers are possessive (`{0,63}+`,
+#: `++`): a field can never contain its own terminator, so giving back characters can never
+#: help a match, and telling the engine so makes a million-line file ~3 times faster to check.
+_FILE = re.compile(rb"(?:[A-Za-z0-9][A-Za-z0-9._-]{0,63}+\t[a-z0-9][a-z0-9-]{0,31}+\n)++")
 _LINE_RE = re.compile(_LINE)
 
 
@@ -41,6 +46,12 @@ class Population:
 
     def strata_counts(self) -> dict[str, int]:
         """Entries per stratum, as the announcement's `population.strata` carries them."""
+        return dict(self._strata_counts)
+
+    @cached_property
+    def _strata_counts(self) -> dict[str, int]:
+        # Counted once: building and checking an announcement both ask, and the population
+        # never changes.
         return {s.decode("ascii"): n for s, n in sorted(Counter(self.strata).items())}
 
     def entries(self) -> list[tuple[str, str]]:
@@ -56,21 +67,37 @@ def parse_population(data: bytes) -> Population:
     """
     if not data:
         raise PopulationError("population file is empty: at least one entry is required")
-    if not _FILE.fullmatch(data):
+    fields = read_fields(data)
+    if fields is None:
         raise PopulationError(_describe_format_problem(data))
-    lines = data.split(b"\n")
-    lines.pop()  # the file ends with "\n"
-    ids: list[bytes] = []
-    strata: list[bytes] = []
-    for line in lines:
-        entry_id, _, stratum = line.partition(b"\t")
-        ids.append(entry_id)
-        strata.append(stratum)
-    for number, (before, after) in enumerate(itertools.pairwise(ids), start=2):
-        if not before < after:
-            reason = "repeats the id above it" if before == after else "is out of order (ids ascend by bytes)"
-            raise PopulationError(f"population file is not canonical: line {number} ({after.decode()}) {reason}")
-    return Population(data=data, ids=ids, strata=strata, digest=hashlib.sha256(data).hexdigest())
+    ids = fields[0::2]
+    if not ascending(ids):
+        raise PopulationError(_describe_order_problem(ids))
+    return Population(data=data, ids=ids, strata=_shared(fields[1::2]), digest=hashlib.sha256(data).hexdigest())
+
+
+def read_fields(data: bytes) -> list[bytes] | None:
+    """`[id, stratum, id, stratum, …]` of whole `<id>\\t<stratum>\\n` lines, or None if one is not.
+
+    Only the format of each line is checked, not the order of the ids (see `ascending`), so a
+    population file can also be read in slices that each end with a line feed.
+    """
+    if not _FILE.fullmatch(data):
+        return None
+    # Every line is now known to be `<id>\t<stratum>\n`, so turning tabs into line feeds and
+    # splitting once yields id, stratum, id, stratum, …, "" — all in C, with no per-line
+    # Python work (a million lines take ~0.1 s instead of ~0.4 s).
+    fields = data.replace(b"\t", b"\n").split(b"\n")
+    fields.pop()  # the "" after the last line feed
+    return fields
+
+
+def ascending(ids: list[bytes]) -> bool:
+    """True when `ids` strictly ascend by bytes: sorted and without duplicates.
+
+    Compared pairwise in C (`map(operator.lt, …)`), with no Python loop over the entries.
+    """
+    return all(map(operator.lt, ids, itertools.islice(ids, 1, None)))
 
 
 def serialize_population(entries: Iterable[tuple[str, str]]) -> bytes:
@@ -104,6 +131,25 @@ def check_stratum(stratum: str) -> str:
     if not STRATUM_PATTERN.fullmatch(stratum) or not stratum.isascii():
         raise PopulationError(f"stratum {stratum!r} is not valid: 1–32 of a–z 0–9 -, starting with a letter or digit")
     return stratum
+
+
+def _shared(strata: list[bytes]) -> list[bytes]:
+    """The same list with one shared object per distinct stratum.
+
+    A population has a handful of strata but may have a million lines; sharing the objects
+    saves ~40 bytes per entry and lets later comparisons succeed on identity.
+    """
+    canonical: dict[bytes, bytes] = {}
+    return list(map(canonical.setdefault, strata, strata))
+
+
+def _describe_order_problem(ids: list[bytes]) -> str:
+    """Name the first id that is not above the one before it (the slow path, errors only)."""
+    for number, (before, after) in enumerate(itertools.pairwise(ids), start=2):
+        if not before < after:
+            reason = "repeats the id above it" if before == after else "is out of order (ids ascend by bytes)"
+            return f"population file is not canonical: line {number} ({after.decode()}) {reason}"
+    return "population file is not canonical"
 
 
 def _describe_format_problem(data: bytes) -> str:

@@ -113,7 +113,7 @@ def parse_private_key_string(text: str) -> Signer:
     name = check_name(parts[2])
     try:
         raw = base64.b64decode(parts[4], validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character outside ASCII
         raise SignatureError("private key is not valid base64") from None
     if len(raw) != 33 or raw[:1] != ALGORITHM_ED25519:
         raise SignatureError("private key is not an Ed25519 key")
@@ -138,10 +138,7 @@ def verify_document(verifier: Verifier, data: bytes, signature_file: bytes) -> N
     text = signature_file.decode("ascii", "replace")
     if not text.endswith("\n") or text.count("\n") != 1:
         raise SignatureError("signature file must be one base64 line ending with a newline")
-    try:
-        signature = base64.b64decode(text.strip(), validate=True)
-    except binascii.Error:
-        raise SignatureError("signature file is not valid base64") from None
+    signature = _decode_base64(text.strip(), "signature file")
     if len(signature) != 64:
         raise SignatureError("signature is not 64 bytes")
     if not verifier.verify(data, signature):
@@ -177,10 +174,7 @@ def open_note(note: str, verifiers: list[Verifier]) -> tuple[str, list[Verifier]
         if not line.startswith(SIGNATURE_PREFIX) or line.count(" ") != 2:
             raise SignatureError("malformed note signature line")
         name, encoded = line[len(SIGNATURE_PREFIX) :].split(" ")
-        try:
-            blob = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
-            raise SignatureError("note signature is not valid base64") from None
+        blob = _decode_base64(encoded, "note signature")
         if len(blob) < 5:
             raise SignatureError("note signature is too short")
         for verifier in verifiers:
@@ -191,6 +185,21 @@ def open_note(note: str, verifiers: list[Verifier]) -> tuple[str, list[Verifier]
     if not verified:
         raise SignatureError("note carries no signature from a known key")
     return text, verified
+
+
+def _decode_base64(text: str, what: str) -> bytes:
+    """Decode standard base64, refusing any other spelling of the same bytes.
+
+    `b64decode` ignores the unused low bits of the last character, so without the re-encoding
+    check several different signature files (or signed notes) would verify as the same one.
+    """
+    try:
+        data = base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error, or a character outside ASCII
+        raise SignatureError(f"{what} is not valid base64") from None
+    if base64.b64encode(data).decode("ascii") != text:
+        raise SignatureError(f"{what} is not canonical base64")
+    return data
 
 
 def load_vkey(value: str) -> Verifier:
