@@ -11,3 +11,5 @@ timeout = 60
 graceful_timeout = 20
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No control socket: it is a shared path in the home folder, and nothing here uses it.
+control_socket_disable = True

@@ -106,7 +106,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_upload_bytes=int(env.get("SUNSHINE_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         public_base_url=env.get("SUNSHINE_PUBLIC_URL", Settings.public_base_url).rstrip("/"),
         key_passphrase=env.get("SUNSHINE_KEY_PASSPHRASE", ""),
-        secure_cookies=environment == "production",
+        key_kdf_memory_kib=int(env.get("SUNSHINE_KEY_KDF_MEMORY_KIB", str(Settings.key_kdf_memory_kib))),
+        # Cookies only over HTTPS in production; a loopback test deployment may turn this off.
+        secure_cookies=env.get("SUNSHINE_SECURE_COOKIES", "1" if environment == "production" else "0") == "1",
     )
     if relays:
         settings = settings.with_overrides(drand_relays=relays)

@@ -1,0 +1,254 @@
+"""A real gunicorn serving the app on a loopback port, and a browser-like HTTP client.
+
+Used by the crash, concurrency and load tests: the server can be SIGKILLed (its whole process
+group) and started again on the same database, as a power cut would.
+"""
+
+import contextlib
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery staple"
+KEY_PASSPHRASE = "reliability key passphrase"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def scratch_postgres(name: str) -> str | None:
+    """A fresh, empty PostgreSQL database next to TEST_DATABASE_URL's (None when not configured)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return None
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    admin = plain.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def environment(database_url: str, workdir: Path) -> dict[str, str]:
+    """The environment of a server (and of the test process acting on the same deployment)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNSHINE_", "GUNICORN_"))}
+    env.update(
+        {
+            "SUNSHINE_ENV": "production",
+            "SECRET_KEY": "reliability-secret-" + "k" * 40,
+            "DATABASE_URL": database_url,
+            "SUNSHINE_INSTANCE_DIR": str(workdir / "instance"),
+            "SUNSHINE_KEYS_DIR": str(workdir / "keys"),
+            "SUNSHINE_KEY_PASSPHRASE": KEY_PASSPHRASE,
+            "SUNSHINE_KEY_KDF_MEMORY_KIB": "8192",
+            "SUNSHINE_SECURE_COOKIES": "0",  # plain HTTP on loopback
+            "DRAND_RELAYS": "http://127.0.0.1:9",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    return env
+
+
+@dataclass
+class Server:
+    """One gunicorn (master and workers in their own process group)."""
+
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    workers: int = 2
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        command = [
+            sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--access-logfile", "/dev/null",
+            "wsgi:app",
+        ]  # fmt: skip
+        log_path = Path(self.env["SUNSHINE_INSTANCE_DIR"]).parent / "gunicorn.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, start_new_session=True, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("gunicorn exited: " + log_path.read_text(errors="replace")[-2000:])
+            try:
+                with urllib.request.urlopen(self.base + "/api/v1/draws", timeout=1):
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+        self.kill()
+        raise RuntimeError("gunicorn did not start in time")
+
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once, as a power cut would."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self) -> None:
+        """A clean shutdown."""
+        if self.process is None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.process = None
+
+
+@contextmanager
+def running(env: dict[str, str], workers: int = 2) -> Iterator[Server]:
+    """A started server, stopped afterwards whatever happens."""
+    server = Server(env, workers=workers)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Client:
+    """Cookies, CSRF tokens and form posts, like a browser."""
+
+    def __init__(self, base: str, timeout: float = 30.0) -> None:
+        self.base = base
+        self.timeout = timeout
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
+        self.csrf = ""
+
+    def request(self, method: str, path: str, data: dict[str, str] | None = None) -> tuple[int, bytes]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base + path, data=body, method=method)
+        try:
+            with self.opener.open(request, timeout=self.timeout) as response:
+                payload = response.read()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            payload, status = error.read(), error.code
+        match = _CSRF.search(payload.decode("utf-8", "replace"))
+        if match:
+            self.csrf = match.group(1)
+        return status, payload
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self.request("GET", path)
+
+    def post(self, path: str, data: dict[str, str] | None = None) -> tuple[int, bytes]:
+        if not self.csrf:
+            self.get("/login")
+        return self.request("POST", path, {"csrf_token": self.csrf, **(data or {})})
+
+    def login(self, username: str, password: str = PASSWORD) -> None:
+        self.get("/login")
+        status, _ = self.post("/login", {"username": username, "password": password})
+        if status != 303:
+            raise AssertionError(f"login as {username} failed with {status}")
+        self.get("/operator/")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def prepare_deployment(env: dict[str, str], *, draft: bool = True) -> None:
+    """Migrate the database with `flask db upgrade`, then create an office, its users, the office
+    key, the demo year and (optionally) a draft draw — through the real services."""
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi:app", "db", "upgrade"],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    with app_context(env) as app:
+        from service import settings_of
+        from service.accounts import create_user, get_or_create_office
+        from service.declarations import import_upload, start_upload
+        from service.demo import demo_csv
+        from service.extensions import db
+        from service.keystore import generate_key
+
+        app.config["SUNSHINE_INLINE_JOBS"] = True
+        office = get_or_create_office(db.session, "kinmen", "金門縣政府政風處")
+        operator = create_user(
+            db.session, office=office, username="operator", display_name="Operator", password=PASSWORD, role="operator"
+        )
+        create_user(db.session, office=office, username="admin", display_name="Admin", password=PASSWORD, role="admin")
+        generate_key(db.session, settings_of(app))
+        db.session.commit()
+        upload = start_upload(
+            db.session, office=office, user=operator, roc_year=114, filename="114.csv", data=demo_csv()
+        )
+        import_upload(db.session, upload)
+        db.session.commit()
+        if draft:
+            save_draft_at_round(db.session, office, operator)
+            db.session.commit()
+
+
+def save_draft_at_round(session: Any, office: Any, operator: Any, draw_id: str = "kinmen-114-annual") -> int:
+    """A draft scheduled at the recorded drand round's time (see service.demo)."""
+    from datetime import timedelta
+
+    from service.demo import DEMO_WITNESSES
+    from service.draw_rules import Rule
+    from service.draws import DrawSetup, save_draft
+    from tests.service.lifecycle import ANNOUNCED, SCHEDULED
+
+    setup = DrawSetup(
+        title="114年度公職人員財產申報實質審查抽籤", draw_id=draw_id, roc_year=114, rule=Rule(), dice_count=20,
+        use_drand=True, scheduled_at=SCHEDULED, min_notice_hours=24, witnesses=DEMO_WITNESSES,
+    )  # fmt: skip
+    del timedelta
+    return int(save_draft(session, office=office, user=operator, setup=setup, now=ANNOUNCED).id)
+
+
+@contextmanager
+def app_context(env: dict[str, str]) -> Iterator[Any]:
+    """An in-process app on the same deployment (same database, keys and secret) as the server."""
+    from service import create_app
+    from service.config import load_settings
+    from service.extensions import db
+    from service.keystore import forget_unlocked_keys
+
+    forget_unlocked_keys()
+    app = create_app(load_settings(env))
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
