@@ -13,3 +13,10 @@ accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # No control socket: it is a shared path in the home folder, and nothing here uses it.
 control_socket_disable = True
+
+
+def when_ready(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+    """Start-up self-check: say loudly if stored history no longer matches what was signed."""
+    from service.startup import run_self_check
+
+    run_self_check(server.log)

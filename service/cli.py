@@ -2,10 +2,13 @@
 
 import getpass
 import os
+from typing import Any
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
+from public_site.export import register_export_command
 from service.accounts import AccountError, create_user, get_or_create_office
 from service.extensions import db
 
@@ -16,9 +19,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(keys)
     app.cli.add_command(audit)
+    register_export_command(app)  # `flask export-site OUT/` (public_site/export.py)
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def users() -> None:
     """Manage user accounts."""
 
@@ -43,7 +47,31 @@ def create_user_command(office_slug: str, office_name: str, username: str, displ
     click.echo(f"created {user.role} {user.username} in office {office.slug}")
 
 
-@click.group()
+@users.command("token")
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="remove the user's token instead of issuing one")
+def token_command(username: str, revoke: bool) -> None:
+    """Issue a JSON API token for a user (replacing any earlier one) and print it once."""
+    from sqlalchemy import select
+
+    from service.accounts import issue_api_token, revoke_api_token
+    from service.models import User
+
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    if revoke:
+        revoke_api_token(db.session, user)
+        db.session.commit()
+        click.echo(f"the API token of {user.username} is revoked")
+        return
+    token = issue_api_token(db.session, user)
+    db.session.commit()
+    click.echo(f"API token for {user.username} ({user.role}); it is shown only this once:", err=True)
+    click.echo(token)
+
+
+@click.group(cls=AppGroup)
 def demo() -> None:
     """The demo year (development only)."""
 
@@ -75,7 +103,7 @@ def logins_command() -> None:
     click.echo("")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def keys() -> None:
     """The office signing key (see keys/README.md)."""
 
@@ -128,19 +156,101 @@ def keys_rotate() -> None:
     click.echo(key.vkey)
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def audit() -> None:
     """Check the stored log and documents."""
 
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Recompute the log and every checkpoint; exit 1 naming each problem."""
-    from service.transparency import verify_log
+    """Recompute the log, every checkpoint and every published draw; exit 1 naming each problem."""
+    from service.integrity import self_check
 
-    problems = verify_log(db.session)
+    problems = self_check(db.session)
     for problem in problems:
         click.echo(f"✗ {problem}")
     if problems:
         raise SystemExit(1)
-    click.echo("✓ the log and every checkpoint verify")
+    click.echo("✓ the log, every checkpoint and every published draw match what was signed")
+
+
+@audit.command("prove")
+@click.argument("case")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document instead of text")
+def audit_prove(case: str, as_json: bool) -> None:
+    """Print each record of a review case (by case number or case id) with its salt and its
+    inclusion proof against the latest checkpoint, so an auditor can check it."""
+    import base64
+    import json
+
+    from sqlalchemy import select
+
+    from lottery.canonical import canonical_json
+    from lottery.merkle import leaf_hash
+    from service.models import ReviewCase
+    from service.reviews import ReviewError, prove_case
+
+    query = select(ReviewCase).where(ReviewCase.case_number == case.strip())
+    if case.strip().isdigit():
+        query = select(ReviewCase).where(ReviewCase.id == int(case))
+    cases = db.session.scalars(query.order_by(ReviewCase.id)).all()
+    if not cases:
+        raise click.ClickException(f"no review case {case}")
+    documents, all_match = [], True
+    for row in cases:
+        try:
+            note, proofs = prove_case(db.session, row)
+        except ReviewError as exc:
+            raise click.ClickException(str(exc)) from None
+        all_match = all_match and all(p.digest_matches for p in proofs)
+        documents.append(
+            {
+                "case_id": row.id,
+                "case_number": row.case_number,
+                "draw_id": row.log_draw_id,
+                "checkpoint": note,
+                "records": [
+                    {
+                        "sequence": p.event.sequence,
+                        "record": p.record,
+                        "record_json": canonical_json(p.record).decode("utf-8"),
+                        "salt": p.record["salt"],
+                        "record_digest": p.event.record_digest,
+                        "entry": p.entry,
+                        "leaf_hash": leaf_hash(p.entry.encode("utf-8")).hex(),
+                        "index": p.index,
+                        "size": p.size,
+                        "path": [base64.b64encode(h).decode("ascii") for h in p.path],
+                        "digest_matches": p.digest_matches,
+                    }
+                    for p in proofs
+                ],
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(documents if len(documents) > 1 else documents[0], ensure_ascii=False, indent=2))
+    else:
+        for document in documents:
+            _print_case_proof(document)
+    if not all_match:
+        raise SystemExit(1)
+
+
+def _print_case_proof(document: dict[str, Any]) -> None:
+    click.echo(f"Review case {document['case_id']} · case number {document['case_number']} · {document['draw_id']}")
+    click.echo("")
+    click.echo("Latest signed checkpoint (compare it with /log/checkpoint or a witness's copy):")
+    click.echo(document["checkpoint"].rstrip("\n"))
+    click.echo("")
+    for item in document["records"]:
+        mark = "✓" if item["digest_matches"] else "✗ DOES NOT MATCH"
+        click.echo(f"Record {item['sequence']} ({item['record']['kind']}: {item['record']['to_state']}) {mark}")
+        click.echo(f"  record:        {item['record_json']}")
+        click.echo(f"  salt:          {item['salt']}")
+        click.echo(f"  record_digest: {item['record_digest']}   (sha256 of the record above, as printed)")
+        click.echo(f"  log entry:     {item['entry']}")
+        click.echo(f"  leaf hash:     {item['leaf_hash']}   (sha256 of 0x00 || log entry)")
+        click.echo(f"  inclusion proof of index {item['index']} in tree size {item['size']}:")
+        for node in item["path"]:
+            click.echo(f"    {node}")
+        click.echo("")

@@ -52,7 +52,16 @@ def dashboard() -> Any:
         )
         for year in years(db.session, office)
     }
-    return render_template("operator/dashboard.html", office=office, uploads=uploads, draws=draws, counts=counts)
+    from service.integrity import self_check
+
+    return render_template(
+        "operator/dashboard.html",
+        office=office,
+        uploads=uploads,
+        draws=draws,
+        counts=counts,
+        integrity_problems=self_check(db.session),
+    )
 
 
 @bp.route("/declarations", methods=["GET", "POST"])
