@@ -15,7 +15,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 control_socket_disable = True
 
 
-def when_ready(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+def when_ready(server):  # gunicorn hook
     """Start-up self-check: say loudly if stored history no longer matches what was signed."""
     from service.startup import run_self_check
 
