@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test lint types unit browser-deps demo bench clean
+.PHONY: run test lint types unit browser-deps demo bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,17 +17,22 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+# zh-TW translations: the .po files are the source, the .mo files are built (and git-ignored).
+translations: $(VENV)/.runtime
+	@if ls service/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+	  $(BIN)/pybabel compile -q -f -d service/translations; fi
+
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load
 	@$(BIN)/flask demo logins
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-demo: $(VENV)/.runtime
+demo: $(VENV)/.runtime translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load
 
@@ -49,7 +54,7 @@ types: $(VENV)/.dev
 unit: $(VENV)/.dev
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-test: $(VENV)/.dev browser-deps lint types
+test: $(VENV)/.dev translations browser-deps lint types
 	../shared/tools/check-vectors $(BIN)/python || [ ! -d ../shared/tools ]
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
