@@ -1,13 +1,11 @@
-"""The public face: what citizens, journalists and councillors see. They never sign in."""
+"""The public face: what citizens, journalists and councillors see. They never sign in.
 
-from typing import Any
+Pages (`pages.py`), the published files and the log (`documents.py`), the stage display
+(`live.py`) and the static export (`export.py`); styles and scripts in `static/`, the in-browser
+verifier in `static/verify/` as plain ES modules (they run in Node too, for the tests).
+"""
 
-from flask import Blueprint, abort, g, render_template
-from sqlalchemy import select
-
-from service.access import public
-from service.extensions import db
-from service.models import Draw
+from flask import Blueprint, g
 
 public_blueprint = Blueprint(
     "public",
@@ -24,24 +22,5 @@ def mark_public() -> None:
     g.public_page = True
 
 
-@public_blueprint.route("/")
-@public
-def home() -> Any:
-    """Upcoming and recent draws."""
-    draws = db.session.scalars(
-        select(Draw).where(Draw.status != "draft").order_by(Draw.scheduled_at.desc()).limit(20)
-    ).all()
-    return render_template("public/home.html", draws=draws)
-
-
-@public_blueprint.route("/draws/<draw_id>")
-@public
-def draw_page(draw_id: str) -> Any:
-    """One draw explained in plain words."""
-    draw = db.session.scalar(select(Draw).where(Draw.draw_id == draw_id, Draw.status != "draft"))
-    if draw is None:
-        abort(404)
-    return render_template("public/draw.html", draw=draw)
-
-
-from public_site import documents, live  # noqa: E402, F401  (routes register on import)
+# Routes register on import; statistics.py holds the yearly review figures (aggregate only).
+from public_site import documents, live, pages, statistics  # noqa: E402, F401

@@ -2,6 +2,12 @@
 
 The display polls `/draws/<id>/live.json` about twice a second; an unchanged state answers 304
 from its ETag. Nothing secret is ever in it: the secret appears only once revealed.
+
+Scenes, in order: waiting → population (frozen population and rule) → dice → secret (checked
+against the commitment) → drand → seed → revealing (one selection at a time, in ticket order)
+→ done (QR code to the verify page). The drand round and the seed arrive together (the console
+computes the result as soon as the round is recorded), so the display shows the drand scene for
+a few seconds before the seed; see static/stage.js.
 """
 
 import hashlib
@@ -9,9 +15,12 @@ import json
 from typing import Any
 
 from flask import Response, g, render_template, request, url_for
+from flask_babel import gettext
 
+from lottery.draw import commitment as commitment_of
 from public_site import public_blueprint as bp
 from public_site.documents import published_draw
+from public_site.qr import qr_svg
 from service.access import public
 from service.models import Draw
 
@@ -21,7 +30,9 @@ def live_step(draw: Draw) -> str:
     if draw.status == "abandoned":
         return "abandoned"
     if draw.result is not None:
-        return "done" if draw.revealed_count >= _total(draw) else "revealing"
+        if draw.revealed_count >= _total(draw):
+            return "done"
+        return "revealing" if draw.revealed_count > 0 else "seed"
     if draw.drand_beacon is not None or (draw.drand_round is None and draw.revealed_secret):
         return "seed"
     if draw.revealed_secret:
@@ -75,8 +86,22 @@ def live_state(draw: Draw) -> dict[str, Any]:
         "revealed": revealed,
         "total": _total(draw),
         "confirmations": draw.witness_confirmations,
-        "verify_url": url_for("public.draw_page", draw_id=draw.draw_id, _external=True),
+        "verify_url": url_for("public.verify_page", draw_id=draw.draw_id, _external=True),
+        "page_url": url_for("public.draw_page", draw_id=draw.draw_id, _external=True),
         "abandoned_reason": draw.abandoned_reason,
+        "checks": _checks(draw),
+    }
+
+
+def _checks(draw: Draw) -> dict[str, bool | None]:
+    """The server's own checks of the revealed inputs (the display recomputes them too, where it can)."""
+    beacon = draw.drand_beacon
+    randomness_ok = None
+    if beacon:
+        randomness_ok = hashlib.sha256(bytes.fromhex(beacon["signature"])).hexdigest() == beacon["randomness"]
+    return {
+        "commitment": commitment_of(draw.revealed_secret) == draw.commitment if draw.revealed_secret else None,
+        "randomness": randomness_ok,
     }
 
 
@@ -97,4 +122,10 @@ def live(draw_id: str) -> str:
     """The full-screen stage display (an OBS browser source may frame it)."""
     g.allow_framing = True
     draw = published_draw(draw_id)
-    return render_template("public/live.html", draw=draw, state=live_state(draw))
+    state = live_state(draw)
+    return render_template(
+        "public/live.html",
+        draw=draw,
+        state=state,
+        verify_qr=qr_svg(state["verify_url"], gettext("QR code of the verify page: %(url)s", url=state["verify_url"])),
+    )

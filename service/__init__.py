@@ -18,6 +18,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from service.cli import register_commands
     from service.extensions import babel, csrf, db, limiter, login_manager, migrate
     from service.operator import operator_blueprint
+    from service.review_api import review_api_blueprint
+    from service.reviewer import reviewer_blueprint
 
     settings = settings or load_settings()
     app = Flask(
@@ -41,6 +43,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(operator_blueprint)
     app.register_blueprint(api_blueprint)
+    app.register_blueprint(reviewer_blueprint)
+    app.register_blueprint(review_api_blueprint)
     app.register_blueprint(public_blueprint)
     web.register(app)
     i18n.register(app)

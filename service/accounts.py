@@ -1,6 +1,8 @@
 """Accounts: creating users and checking passwords (argon2id, via argon2-cffi)."""
 
+import hashlib
 import re
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -75,3 +77,38 @@ def get_or_create_office(session: Session, slug: str, name: str, name_en: str = 
         session.add(office)
         session.flush()
     return office
+
+
+#: A per-user API token: a prefix that says what it is, then 256 random bits.
+API_TOKEN_PREFIX = "sdt_"  # noqa: S105  (a label, not a secret)
+
+
+def api_token_hash(token: str) -> str:
+    """SHA-256 (hex) of a token: tokens are random, so a fast hash is enough and allows lookup."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_api_token(session: Session, user: User) -> str:
+    """Give the user a new API token (replacing any earlier one); returns it — it is shown only once."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    user.api_token_hash = api_token_hash(token)
+    user.api_token_created_at = utcnow()
+    session.flush()
+    return token
+
+
+def revoke_api_token(session: Session, user: User) -> None:
+    """Remove the user's API token."""
+    user.api_token_hash = None
+    user.api_token_created_at = None
+    session.flush()
+
+
+def user_for_api_token(session: Session, token: str) -> User | None:
+    """The active user holding this token, or None."""
+    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    user = session.scalar(select(User).where(User.api_token_hash == api_token_hash(token)))
+    if user is None or not user.active:
+        return None
+    return user

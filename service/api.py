@@ -1,13 +1,14 @@
-"""The public JSON API (SPEC §11): draws and their status."""
+"""The public JSON API (SPEC §11): draws and their status, and the yearly review statistics."""
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, url_for
+from flask import Blueprint, abort, jsonify, request, url_for
 from sqlalchemy import select
 
 from service.access import public
 from service.extensions import db
-from service.models import Draw
+from service.models import Draw, Office
+from service.reports import annual_report, report_years, stats_json
 
 api_blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -50,3 +51,25 @@ def draw(draw_id: str) -> Any:
     if row is None:
         abort(404)
     return jsonify(draw_summary(row))
+
+
+@api_blueprint.route("/stats/<int:roc_year>")
+@public
+def stats(roc_year: int) -> Any:
+    """A year's review statistics, aggregate only: the same figures as the annual report.
+
+    `?office=<slug>` narrows them to one office; without it they cover every office.
+    """
+    office_id = None
+    slug = request.args.get("office")
+    if slug:
+        office = db.session.scalar(select(Office).where(Office.slug == slug))
+        if office is None:
+            abort(404)
+        office_id = office.id
+    if roc_year not in report_years(db.session, office_id):
+        abort(404, description="There are no declarations of that year.")
+    body = stats_json(annual_report(db.session, roc_year, office_id))
+    response = jsonify({**body, "office": slug or None})
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

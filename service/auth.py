@@ -15,19 +15,24 @@ from service.web import redirect_to
 auth_blueprint = Blueprint("auth", __name__)
 
 
+def home_endpoint(role: str) -> str:
+    """Where a user lands after signing in: reviewers on their cases, others on the dashboard."""
+    return "reviewer.cases" if role == "reviewer" else "operator.dashboard"
+
+
 @auth_blueprint.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 @public
 def login() -> Any:
     """The sign-in form."""
     if current_user.is_authenticated:
-        return redirect_to("operator.dashboard")
+        return redirect_to(home_endpoint(current_user.role))
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(db.session, form.username.data, form.password.data)
         if user is not None:
             login_user(user)
-            return redirect_to("operator.dashboard")
+            return redirect_to(home_endpoint(user.role))
         flash(gettext("The username or password is wrong."), "error")
     status = 401 if request.method == "POST" else 200
     return render_template("login.html", form=form), status

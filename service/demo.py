@@ -28,7 +28,8 @@ from service.draw_lifecycle import (
 from service.draw_rules import Rule
 from service.draws import DrawSetup, save_draft
 from service.keystore import active_key, generate_key
-from service.models import Declarant, Draw, Office, User, utcnow
+from service.models import Declarant, Draw, Office, ReviewCase, User, utcnow
+from service.reviews import assign, open_cases_for_draw, taipei_today, transition
 
 DEMO_YEAR = 114
 DEMO_OFFICE = "kinmen"
@@ -162,9 +163,79 @@ def _completed_demo_draw(session: Session, settings: Settings, office: Office, o
         confirm_witness(session, draw.id, name, now=scheduled + timedelta(minutes=10))
 
 
+#: How far the demo year's review cases get: (steps after `drawn`, days until the last step's due date).
+#: Every review-stage case gets one plan in case-number order; the comparison-stage case gets its own.
+_NO_DISCREPANCY = ("querying", "under_review", "no_discrepancy")
+_STATEMENT = ("querying", "under_review", "discrepancy", "statement_invited")
+DEMO_REVIEW_PLANS: tuple[tuple[tuple[str, ...], int], ...] = (
+    ((*_NO_DISCREPANCY, "closed"), 0),
+    ((*_NO_DISCREPANCY, "closed"), 0),
+    ((*_NO_DISCREPANCY, "closed"), 0),
+    ((*_NO_DISCREPANCY, "closed"), 0),
+    ((*_STATEMENT, "referred", "fined"), 30),
+    ((*_STATEMENT, "correction_notice"), 20),
+    (_NO_DISCREPANCY, 10),
+    (("querying", "under_review"), 8),
+    (("querying", "under_review"), 18),
+    (("querying", "under_review"), 25),
+    (("querying", "under_review"), 30),
+    (("querying", "under_review"), 40),
+    (("querying", "under_review"), 45),
+    (("querying",), 3),
+    (("querying",), 5),
+    (("querying",), 20),
+    (("querying",), 22),
+    (("querying",), 30),
+    (("querying",), 30),
+)
+DEMO_COMPARISON_PLAN = (("querying", "under_review", "explanation_requested"), 30)
+#: The fine of the demo's fined case: an intentionally false declaration (Act Art. 12 para. 3).
+DEMO_FINE = (120_000, "false-declaration")
+_DEMO_NOTES = {
+    "querying": "已透過財產申報查核平臺調閱金融、地政、稅務資料。",
+    "under_review": "資料已到齊，開始比對申報內容。",
+    "no_discrepancy": "申報內容與調閱資料相符。",
+    "discrepancy": "漏報配偶存款二筆。",
+    "statement_invited": "函請申報人於十四日內陳述意見。",
+    "correction_notice": "申報人說明係疏漏，非故意，通知補正。",
+    "referred": "疑似故意申報不實，移請法務部處理。",
+    "fined": "法務部裁處罰鍰。",
+    "explanation_requested": "前後年度比對財產增加逾全年薪資所得一倍，通知申報人說明。",
+    "closed": "結案。",
+}
+
+
+def _demo_reviews(session: Session, settings: Settings, office: Office, users: dict[str, User], now: datetime) -> None:
+    """Open the completed demo draw's cases, assign them to the demo reviewer and walk them into
+    several states, so the workspace and the annual report have something in them. Once only."""
+    draw = session.scalar(select(Draw).where(Draw.draw_id == f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"))
+    if draw is None or draw.status != "completed":
+        return
+    if session.scalar(select(ReviewCase.id).where(ReviewCase.draw_pk == draw.id).limit(1)) is not None:
+        return
+    start = now - timedelta(days=21)
+    cases = open_cases_for_draw(
+        session, settings, draw, users["admin"], due_on=taipei_today(start) + timedelta(days=25), now=start
+    )
+    assign(session, settings, {case.id: users["reviewer"] for case in cases}, users["admin"], now=start)
+    review = [case for case in cases if case.stage == "review"]
+    comparison = [case for case in cases if case.stage == "comparison"]
+    plans = [*zip(review, DEMO_REVIEW_PLANS, strict=False), *zip(comparison, [DEMO_COMPARISON_PLAN], strict=False)]
+    for number, (case, (steps, due_days)) in enumerate(plans):
+        for step, state in enumerate(steps, start=1):
+            moment = start + timedelta(days=step * 3, minutes=number)
+            last = step == len(steps)
+            due = taipei_today(moment) + timedelta(days=due_days if last else 14)
+            amount, ground = DEMO_FINE if state == "fined" else (None, None)
+            transition(
+                session, settings, case.id, users["reviewer"], state, note=_DEMO_NOTES[state],
+                due_on=None if state == "closed" else due, fine_amount=amount, fine_ground=ground, now=moment,
+            )  # fmt: skip
+
+
 def load_demo(session: Session, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
-    """Create the demo office, users, two imported years, a completed draw of year 114 and an
-    announced upcoming draw of year 115; idempotent."""
+    """Create the demo office, users, two imported years, a completed draw of year 114 with its
+    review cases in several states, and an announced upcoming draw of year 115; idempotent."""
     now = now or utcnow()
     office = get_or_create_office(session, DEMO_OFFICE, "金門縣政府政風處", "Kinmen County Government Ethics Office")
     users: dict[str, User] = {}
@@ -180,6 +251,7 @@ def load_demo(session: Session, settings: Settings, now: datetime | None = None)
     _import_year(session, office, users["operator"], DEMO_YEAR, demo_csv())
     _import_year(session, office, users["operator"], DEMO_YEAR + 1, demo_csv(115, DEMO_YEAR + 1, 181, 70))
     _completed_demo_draw(session, settings, office, users["operator"])
+    _demo_reviews(session, settings, office, users, now)
     upcoming_id = f"{DEMO_OFFICE}-{DEMO_YEAR + 1}-annual"
     if session.scalar(select(Draw).where(Draw.draw_id == upcoming_id)) is None:
         scheduled = (now + timedelta(days=7)).replace(hour=2, minute=0, second=0)

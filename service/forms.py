@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     IntegerField,
     PasswordField,
@@ -85,3 +86,49 @@ class DrawSetupForm(FlaskForm):  # type: ignore[misc]
         _l("Minimum notice (hours)"), default=24, validators=[NumberRange(min=0, max=24 * 90)]
     )
     witnesses = TextAreaField(_l("Witnesses (one per line)"), validators=[Length(max=2000)])
+
+
+class StepForm(FlaskForm):  # type: ignore[misc]
+    """One step of a review case: the state it moves to, the note, the next due date (and a fine)."""
+
+    to_state = StringField(validators=[DataRequired(), Length(max=24)])
+    #: The state the page showed, so a step taken meanwhile by someone else is not overtaken.
+    from_state = StringField(validators=[Optional(), Length(max=24)])
+    note = TextAreaField(_l("Note (what was done and why)"), validators=[DataRequired(), Length(max=2000)])
+    due_on = DateField(_l("Next due date"), validators=[Optional()])
+    fine_amount = IntegerField(_l("Fine (NT$)"), validators=[Optional(), NumberRange(min=1)])
+    fine_ground = SelectField(_l("Ground of the fine"), validators=[Optional()], validate_choice=False)
+
+
+class CorrectionForm(FlaskForm):  # type: ignore[misc]
+    """A correction of an earlier step, recorded as a new entry that names it."""
+
+    event_id = IntegerField(_l("Entry to correct"), validators=[DataRequired()])
+    to_state = StringField(_l("Corrected state"), validators=[Optional(), Length(max=24)])
+    note = TextAreaField(_l("Corrected note (say what was wrong)"), validators=[DataRequired(), Length(max=2000)])
+    due_on = DateField(_l("Next due date"), validators=[Optional()])
+    fine_amount = IntegerField(_l("Fine (NT$)"), validators=[Optional(), NumberRange(min=1)])
+    fine_ground = SelectField(_l("Ground of the fine"), validators=[Optional()], validate_choice=False)
+
+
+class OpenCasesForm(FlaskForm):  # type: ignore[misc]
+    """Open the review cases of a completed draw."""
+
+    due_on = DateField(_l("First due date"), validators=[Optional()])
+
+
+class CaseBasedForm(FlaskForm):  # type: ignore[misc]
+    """A case-based check (個案查核) of one declarant, outside the lottery."""
+
+    roc_year = IntegerField(_l("Declaration year (ROC)"), validators=[DataRequired(), NumberRange(min=80, max=200)])
+    case_number = StringField(_l("Case number"), validators=[DataRequired(), Length(max=64)])
+    stage = RadioField(
+        _l("Kind of check"),
+        choices=[
+            SelectChoice("review", _l("Substantive review")),
+            SelectChoice("comparison", _l("Year-on-year comparison (前後年度比對)")),
+        ],
+        default="review",
+    )
+    note = TextAreaField(_l("Why this declaration is checked"), validators=[DataRequired(), Length(min=2, max=2000)])
+    due_on = DateField(_l("First due date"), validators=[Optional()])

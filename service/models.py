@@ -32,6 +32,15 @@ DRAW_STATUSES = ("draft", "announced", "completed", "abandoned")
 ROUNDING = ("up", "nearest", "down")
 GROUPING = ("pooled", "stratified")
 NAME_DISCLOSURE = ("none", "masked", "full")
+#: Review states, DESIGN.md "Review states" (the transitions are in `service.reviews`).
+REVIEW_STATES = (
+    "drawn", "querying", "under_review", "no_discrepancy", "discrepancy", "statement_invited",
+    "correction_notice", "trust_notice", "referred", "fined", "not_fined", "explanation_requested",
+    "explained", "closed",
+)  # fmt: skip
+REVIEW_STAGES = ("review", "comparison")
+REVIEW_ORIGINS = ("lottery", "case-based")
+REVIEW_EVENT_KINDS = ("opened", "transition", "correction", "assignment")
 
 
 def utcnow() -> datetime:
@@ -91,6 +100,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: SHA-256 (hex) of the user's API token for the JSON API; the token itself is never stored.
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
+    api_token_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     office: Mapped[Office] = relationship()
 
@@ -195,9 +207,9 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
     rounding: Mapped[str] = mapped_column(String(8), default="up")
     grouping: Mapped[str] = mapped_column(String(12), default="pooled")
     #: Comparison stage rate in basis points of the review stage; NULL = no comparison stage.
-    comparison_rate_bp: Mapped[int | None] = mapped_column(Integer, nullable=True, default=200)
+    comparison_rate_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: Ten-sided dice rolled live; NULL = no dice.
-    dice_count: Mapped[int | None] = mapped_column(Integer, nullable=True, default=20)
+    dice_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     use_drand: Mapped[bool] = mapped_column(Boolean, default=True)
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     min_notice_hours: Mapped[int] = mapped_column(Integer, default=24)
@@ -311,6 +323,115 @@ class Checkpoint(db.Model):  # type: ignore[name-defined,misc]
     note: Mapped[str] = mapped_column(Text)
     key_id: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewCase(db.Model):  # type: ignore[name-defined,misc]
+    """One declaration under substantive review: drawn by a draw, or a case-based check (個案查核).
+
+    The row holds the current state (a projection of its events); the history is `ReviewEvent`.
+    Triggers keep the identifying columns fixed and refuse deletion.
+    """
+
+    __tablename__ = "review_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    #: The draw that selected the declarant; NULL for a case-based check.
+    draw_pk: Mapped[int | None] = mapped_column(ForeignKey("draw.id"), nullable=True, index=True)
+    declarant_id: Mapped[int] = mapped_column(ForeignKey("declarant.id"), index=True)
+    roc_year: Mapped[int] = mapped_column(Integer)
+    #: The declarant's public case number, copied when the case is opened.
+    case_number: Mapped[str] = mapped_column(String(64))
+    #: `comparison` when the comparison stage (前後年度比對) selected the declarant too.
+    stage: Mapped[str] = mapped_column(String(16), default="review")
+    origin: Mapped[str] = mapped_column(String(16), default="lottery")
+    #: The `draw_id` its `review.recorded` log events carry: the draw's, or for a case-based check
+    #: the pseudo id `case-based.<office slug>.<ROC year>` (see `service.reviews.case_based_log_id`).
+    log_draw_id: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(24), default="drawn")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True, index=True)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: The fine recorded by the latest effective `fined` event (NT$), and its ground (Act Art. 12).
+    fine_amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fine_ground: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    office: Mapped[Office] = relationship()
+    draw: Mapped[Draw | None] = relationship()
+    declarant: Mapped[Declarant] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    events: Mapped[list["ReviewEvent"]] = relationship(
+        back_populates="case", order_by="ReviewEvent.sequence", foreign_keys="ReviewEvent.case_id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("draw_pk", "declarant_id"),
+        CheckConstraint(f"stage IN {REVIEW_STAGES}", name="stage"),
+        CheckConstraint(f"origin IN {REVIEW_ORIGINS}", name="origin"),
+        CheckConstraint(f"state IN {REVIEW_STATES}", name="state"),
+        CheckConstraint("(origin = 'lottery') = (draw_pk IS NOT NULL)", name="origin_matches_draw"),
+        CheckConstraint("fine_amount IS NULL OR fine_amount > 0", name="fine_amount"),
+    )
+
+
+class ReviewEvent(db.Model):  # type: ignore[name-defined,misc]
+    """One entry of a case's history. Append-only: triggers refuse UPDATE and DELETE.
+
+    A correction is a new event whose `corrects_id` names the event it corrects. Each event's
+    full record (with `salt`) hashes to `record_digest`, which the transparency log holds in a
+    `review.recorded` entry at `log_index` (SPEC §10).
+    """
+
+    __tablename__ = "review_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("review_case.id"), index=True)
+    #: 1, 2, 3… within the case, without gaps.
+    sequence: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: NULL for the event that opens the case. A correction restates the event it corrects:
+    #: its states, note, due date and fine replace that event's.
+    from_state: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The reason or note, as the actor wrote it.
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: The next due date set by this event.
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: For an assignment: who the case is assigned to (NULL = unassigned).
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    fine_amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fine_ground: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("review_event.id"), nullable=True)
+    #: 32 random bytes (hex) in the hashed record, so a digest reveals nothing by guessing.
+    salt: Mapped[str] = mapped_column(String(64))
+    record_digest: Mapped[str] = mapped_column(String(64))
+    log_index: Mapped[int] = mapped_column(Integer, unique=True)
+
+    case: Mapped[ReviewCase] = relationship(back_populates="events", foreign_keys=[case_id])
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    corrects: Mapped["ReviewEvent | None"] = relationship(remote_side=[id], foreign_keys=[corrects_id])
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "sequence"),
+        CheckConstraint("sequence >= 1", name="sequence"),
+        CheckConstraint(f"kind IN {REVIEW_EVENT_KINDS}", name="kind"),
+        CheckConstraint(f"to_state IN {REVIEW_STATES}", name="to_state"),
+        CheckConstraint("kind != 'opened' OR from_state IS NULL", name="opened_has_no_origin_state"),
+        CheckConstraint("kind NOT IN ('transition', 'assignment') OR from_state IS NOT NULL", name="from_state"),
+        CheckConstraint("(kind = 'correction') = (corrects_id IS NOT NULL)", name="correction_names_event"),
+        CheckConstraint("(fine_amount IS NULL) = (fine_ground IS NULL)", name="fine_complete"),
+        CheckConstraint("fine_amount IS NULL OR (fine_amount > 0 AND to_state = 'fined')", name="fine_only_fined"),
+        CheckConstraint(
+            "kind NOT IN ('transition', 'correction') OR to_state != 'fined' OR fine_amount IS NOT NULL",
+            name="fined_has_fine",
+        ),
+        CheckConstraint("log_index >= 0", name="log_index"),
+    )
 
 
 def _install_triggers() -> None:

@@ -6,7 +6,16 @@
 - Declarants of a year frozen by an announced or completed draw cannot be changed or deleted.
 - Office keys are never deleted and their public halves never change.
 
-The statements are versioned (`V1`): a migration that installs them names the version it uses.
+Version 2 adds the review history:
+
+- `review_event` is append-only (a correction is a new event naming the one it corrects).
+- A `review_case` is never deleted, and what identifies it (office, draw, declarant, case number,
+  stage, origin, the draw id its log events carry) never changes; its state and assignee do.
+
+The statements are versioned (`V1`, `V2`): a migration that installs them names the version it
+uses, and `create_all` installs every version. SQLite drops a table's triggers when Alembic's
+batch mode recreates the table, so a later migration that batch-alters one of these tables must
+install that table's triggers again.
 """
 
 from sqlalchemy import DDL, MetaData, event
@@ -114,17 +123,54 @@ POSTGRESQL_V1 = (
 )  # fmt: skip
 
 
-def statements_for(dialect: str) -> tuple[str, ...]:
-    """The V1 trigger statements for a database dialect (`sqlite` or `postgresql`)."""
-    return {"sqlite": SQLITE_V1, "postgresql": POSTGRESQL_V1}.get(dialect, ())
+_REVIEW_CASE_IDENTITY = (
+    "office_id", "draw_pk", "declarant_id", "roc_year", "case_number", "stage", "origin", "log_draw_id",
+    "created_by_id", "created_at",
+)  # fmt: skip
+
+SQLITE_V2 = (
+    _sqlite_refuse("review_event_no_update", "BEFORE UPDATE", "review_event", "the review history is append-only"),
+    _sqlite_refuse("review_event_no_delete", "BEFORE DELETE", "review_event", "the review history is append-only"),
+    _sqlite_refuse("review_case_no_delete", "BEFORE DELETE", "review_case", "review cases are never deleted"),
+    _sqlite_refuse(
+        "review_case_identity_fixed", "BEFORE UPDATE", "review_case", "what identifies a review case cannot change",
+        _sqlite_changed(_REVIEW_CASE_IDENTITY),
+    ),
+)  # fmt: skip
+
+POSTGRESQL_V2 = (
+    _pg_trigger("review_event_append_only", "BEFORE UPDATE OR DELETE", "review_event", "the review history is append-only"),
+    _pg_trigger("review_event_no_truncate", "BEFORE TRUNCATE", "review_event", "the review history is append-only", each="STATEMENT"),
+    _pg_trigger("review_case_no_delete", "BEFORE DELETE", "review_case", "review cases are never deleted"),
+    _pg_trigger("review_case_no_truncate", "BEFORE TRUNCATE", "review_case", "review cases are never deleted", each="STATEMENT"),
+    _pg_trigger(
+        "review_case_identity_fixed", "BEFORE UPDATE", "review_case", "what identifies a review case cannot change",
+        _changed(_REVIEW_CASE_IDENTITY),
+    ),
+)  # fmt: skip
+
+_VERSIONS = {
+    1: {"sqlite": SQLITE_V1, "postgresql": POSTGRESQL_V1},
+    2: {"sqlite": SQLITE_V2, "postgresql": POSTGRESQL_V2},
+}
+
+
+def statements_for(dialect: str, version: int = 1) -> tuple[str, ...]:
+    """The trigger statements of one version for a database dialect (`sqlite` or `postgresql`).
+
+    Version 2 needs version 1 installed first (on PostgreSQL it uses V1's `sunshine_refuse()`).
+    """
+    return _VERSIONS[version].get(dialect, ())
 
 
 def install_with_metadata(metadata: MetaData) -> None:
     """Create the triggers whenever `metadata.create_all` creates the tables (tests, fresh set-ups)."""
-    for dialect, statements in (("sqlite", SQLITE_V1), ("postgresql", POSTGRESQL_V1)):
-        for statement in statements:
-            # DDL() formats its text with %-style substitution; a literal % is written %%.
-            event.listen(metadata, "after_create", DDL(statement.replace("%", "%%")).execute_if(dialect=dialect))
+    for version in sorted(_VERSIONS):
+        for dialect, statements in _VERSIONS[version].items():
+            for statement in statements:
+                # DDL() formats its text with %-style substitution; a literal % is written %%.
+                ddl = DDL(statement.replace("%", "%%")).execute_if(dialect=dialect)
+                event.listen(metadata, "after_create", ddl)
 
 
 def _trigger_names(statements: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -138,12 +184,15 @@ def _trigger_names(statements: tuple[str, ...]) -> list[tuple[str, str]]:
     return names
 
 
-def drop_statements_for(dialect: str) -> tuple[str, ...]:
-    """Statements that remove the V1 triggers (for a downgrade)."""
+def drop_statements_for(dialect: str, version: int = 1) -> tuple[str, ...]:
+    """Statements that remove one version's triggers (for a downgrade; V1's also drop its functions)."""
+    statements = statements_for(dialect, version)
     if dialect == "sqlite":
-        return tuple(f"DROP TRIGGER IF EXISTS {name}" for name, _ in _trigger_names(SQLITE_V1))
+        return tuple(f"DROP TRIGGER IF EXISTS {name}" for name, _ in _trigger_names(statements))
     if dialect == "postgresql":
-        drops = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in _trigger_names(POSTGRESQL_V1)]
+        drops = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in _trigger_names(statements)]
+        if version != 1:
+            return tuple(drops)
         return (
             *drops,
             "DROP FUNCTION IF EXISTS sunshine_refuse()",

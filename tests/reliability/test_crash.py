@@ -125,6 +125,7 @@ def test_crash_during_import(deployment: dict[str, str]) -> None:
         del status, body
         data = demo_csv(seed=i, year=year)
         upload_id = _upload(client, data, year)
+        assert _wait_for(client, upload_id, ("ready",)) == "ready"
         _kill_during(server, lambda: client.post(f"/operator/uploads/{upload_id}/import"), rng.uniform(0.0, 0.6))
         server.start()
         client = Client(server.base)
@@ -133,7 +134,9 @@ def test_crash_during_import(deployment: dict[str, str]) -> None:
         assert count in (0, 244), f"trial {i}: {count} declarants of year {year} after a crash"
         if count == 0:  # redo: upload again and import; it must complete
             again = _upload(client, data, year)
+            assert _wait_for(client, again, ("ready",)) == "ready"
             client.post(f"/operator/uploads/{again}/import")
+            assert _wait_for(client, again, ("imported",)) == "imported"
             assert _declarants(deployment, year) == 244
         witness.check(client)
         server.kill()
@@ -170,6 +173,19 @@ def _upload(client: Client, data: bytes, year: int) -> int:
         assert error.code == 303, error.read()[:300]
         return int(error.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
     raise AssertionError("upload did not redirect")
+
+
+def _wait_for(client: Client, upload_id: int, wanted: tuple[str, ...], timeout: float = 60.0) -> str:
+    """Poll the upload's progress (the work runs in the background) until it reaches a state."""
+    deadline = time.monotonic() + timeout
+    status = ""
+    while time.monotonic() < deadline:
+        _, body = client.get(f"/operator/uploads/{upload_id}/progress")
+        status = json.loads(body)["status"]
+        if status in (*wanted, "invalid", "failed"):
+            return str(status)
+        time.sleep(0.1)
+    return status
 
 
 def _declarants(env: dict[str, str], year: int) -> int:

@@ -1,0 +1,356 @@
+"""The public pages: home, a draw explained in plain words, the in-browser verifier, how it works, the log.
+
+Every page is public, read-only and cacheable. Personal details appear only for drawn entries and
+only as far as the office chose (`Office.name_disclosure`: none, masked 王○明, or full); national
+ID numbers are never shown.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from lottery.drand import round_time
+from public_site import public_blueprint as bp
+from public_site.chart import ChartStage, build_chart
+from public_site.documents import published_draw
+from public_site.qr import qr_svg
+from service.access import public
+from service.extensions import db
+from service.keystore import active_key
+from service.models import Declarant, Draw, LogEntry, Office, SigningKey
+from service.transparency import latest_checkpoint, log_size
+
+STRATUM_LABELS = {
+    "*": _l("All declarations"),
+    "regular": _l("Regular declarations (定期申報)"),
+    "non-regular": _l("On taking office, leaving or acting (就到、卸離、代理申報)"),
+}
+STAGE_LABELS = {
+    "review": _l("Substantive review"),
+    "comparison": _l("Year-on-year comparison"),
+}
+ROUNDING_LABELS = {"up": _l("rounded up"), "nearest": _l("rounded to the nearest"), "down": _l("rounded down")}
+EVENT_LABELS = {
+    "draw.announced": _l("Draw announced"),
+    "draw.completed": _l("Draw completed"),
+    "draw.abandoned": _l("Draw abandoned"),
+    "review.recorded": _l("Review step recorded"),
+    "key.added": _l("Office key added"),
+    "key.retired": _l("Office key retired"),
+}
+LOG_PAGE_ENTRIES = 50
+#: Charts of completed draws never change: keep a few, keyed by the result's digest.
+_CHART_CACHE: dict[tuple[str, str], list[ChartStage]] = {}
+_CHART_CACHE_SIZE = 16
+
+
+def stratum_label(key: str) -> str:
+    """A stratum's name for people (the code itself when the office uses its own)."""
+    return str(STRATUM_LABELS.get(key, key))
+
+
+def stage_label(name: str) -> str:
+    """A stage's name for people."""
+    return str(STAGE_LABELS.get(name, name))
+
+
+def percent(basis_points: int | None) -> str:
+    """Basis points as a percentage without trailing zeros: 1000 → "10", 250 → "2.5"."""
+    if basis_points is None:
+        return ""
+    text = f"{Decimal(basis_points) / 100:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def mask_name(name: str) -> str:
+    """王小明 → 王○明, 王明 → 王○, 歐陽小明 → 歐○○明: the first and last characters stay."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "○"
+    if len(name) == 2:
+        return name[0] + "○"
+    return name[0] + "○" * (len(name) - 2) + name[-1]
+
+
+def disclosed_people(draw: Draw, ids: list[str]) -> dict[str, dict[str, str]]:
+    """Name, agency and title of drawn entries, as far as the office publishes them (never the ID number)."""
+    office = db.session.get(Office, draw.office_id)
+    if office is None or office.name_disclosure not in ("masked", "full") or not ids:
+        return {}
+    rows = db.session.execute(
+        select(Declarant.case_number, Declarant.name, Declarant.agency, Declarant.title).where(
+            Declarant.office_id == draw.office_id,
+            Declarant.roc_year == draw.roc_year,
+            Declarant.case_number.in_(ids),
+        )
+    ).all()
+    full = office.name_disclosure == "full"
+    return {
+        case: {"name": name if full else mask_name(name), "agency": agency, "title": title}
+        for case, name, agency, title in rows
+    }
+
+
+@dataclass
+class RuleLine:
+    """One sentence of how a quota was derived."""
+
+    stage: str
+    text: str
+
+
+def rule_lines(announcement: dict[str, Any]) -> list[RuleLine]:
+    """How each stage's quota follows from the office's rule, in plain words."""
+    rule = announcement.get("rule") or {}
+    strata = announcement.get("population", {}).get("strata", {})
+    size = announcement.get("population", {}).get("size", 0)
+    rounding = str(ROUNDING_LABELS.get(rule.get("rounding", ""), rule.get("rounding", "")))
+    totals: dict[str, int] = {}
+    lines: list[RuleLine] = []
+    for stage in announcement.get("stages", []):
+        name, source, quota = stage["name"], stage["from"], stage["quota"]
+        totals[name] = sum(quota.values())
+        if source == "population" and rule.get("rate_basis_points"):
+            rate = percent(rule["rate_basis_points"])
+            if "*" in quota:
+                text = gettext(
+                    "%(rate)s%% of the %(size)s declarations, %(rounding)s: %(quota)s",
+                    rate=rate,
+                    size=size,
+                    rounding=rounding,
+                    quota=quota["*"],
+                )
+                lines.append(RuleLine(name, text))
+            else:
+                for key, k in sorted(quota.items()):
+                    text = gettext(
+                        "%(stratum)s: %(rate)s%% of %(size)s, %(rounding)s: %(quota)s",
+                        stratum=stratum_label(key),
+                        rate=rate,
+                        size=strata.get(key, 0),
+                        rounding=rounding,
+                        quota=k,
+                    )
+                    lines.append(RuleLine(name, text))
+        elif source != "population" and rule.get("comparison_rate_basis_points"):
+            text = gettext(
+                "%(rate)s%% of the %(size)s drawn for %(source)s, rounded up: %(quota)s",
+                rate=percent(rule["comparison_rate_basis_points"]),
+                size=totals.get(source, 0),
+                source=stage_label(source),
+                quota=sum(quota.values()),
+            )
+            lines.append(RuleLine(name, text))
+        else:
+            parts = ", ".join(f"{stratum_label(k)} {v}" for k, v in sorted(quota.items()))
+            lines.append(RuleLine(name, gettext("Quota: %(parts)s", parts=parts)))
+    return lines
+
+
+def stage_summary(announcement: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each stage: its name for people, where it draws from, how many, and the quota per group."""
+    totals: dict[str, int] = {}
+    summary = []
+    for stage in announcement.get("stages", []):
+        total = sum(stage["quota"].values())
+        totals[stage["name"]] = total
+        from_size = (
+            announcement.get("population", {}).get("size", 0)
+            if stage["from"] == "population"
+            else totals.get(stage["from"], 0)
+        )
+        summary.append(
+            {
+                "name": stage["name"],
+                "label": stage_label(stage["name"]),
+                "from": stage["from"],
+                "from_label": stage_label(stage["from"]) if stage["from"] != "population" else "",
+                "from_size": from_size,
+                "total": total,
+                "groups": [(stratum_label(k), v) for k, v in sorted(stage["quota"].items())],
+            }
+        )
+    return summary
+
+
+def _utc(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def draw_facts(draw: Draw) -> dict[str, Any]:
+    """Everything the draw page and the verifier say about one draw, from its published documents."""
+    announcement = json.loads(draw.announcement or b"{}")
+    result = json.loads(draw.result) if draw.result else None
+    entropy = announcement.get("entropy", {})
+    drand = entropy.get("drand")
+    population = announcement.get("population", {})
+    return {
+        "announcement": announcement,
+        "result": result,
+        "stages": stage_summary(announcement),
+        "rule_lines": rule_lines(announcement),
+        "strata": [(stratum_label(k), k, v) for k, v in sorted(population.get("strata", {}).items())],
+        "population": population,
+        "scheduled_at": _utc(announcement.get("scheduled_at")) or draw.scheduled_at,
+        "announced_at": _utc(announcement.get("announced_at")),
+        "drawn_at": _utc(result.get("drawn_at")) if result else None,
+        "dice_count": entropy.get("dice", {}).get("count"),
+        "drand_round": drand.get("round") if drand else None,
+        "drand_time": datetime.fromtimestamp(round_time(drand["round"]), UTC) if drand else None,
+        "drand_chain": drand.get("chain_hash") if drand else None,
+        "commitment": entropy.get("commitment"),
+        "witnesses": announcement.get("witnesses", []),
+        "legal_rate": percent((announcement.get("rule") or {}).get("rate_basis_points")),
+    }
+
+
+def chart_for(draw: Draw, result: dict[str, Any], announcement: dict[str, Any]) -> list[ChartStage]:
+    """The ticket chart of a completed draw (cached: a published result never changes)."""
+    cache_key = (draw.draw_id, draw.result_digest or "")
+    cached = _CHART_CACHE.get(cache_key)
+    if cached is None:
+        text = (draw.population_tsv or b"").decode("ascii")
+        population = [tuple(line.split("\t", 1)) for line in text.splitlines()]
+        cached = build_chart(
+            population,  # type: ignore[arg-type]
+            announcement,
+            result,
+            gettext("Tickets of group %(group)s on the ticket axis, with its threshold"),
+            gettext("The lowest tickets of group %(group)s, zoomed in"),
+        )
+        if len(_CHART_CACHE) >= _CHART_CACHE_SIZE:
+            _CHART_CACHE.pop(next(iter(_CHART_CACHE)))
+        _CHART_CACHE[cache_key] = cached
+    return cached
+
+
+def office_key_facts() -> dict[str, Any] | None:
+    """The office's active verifier key and its key id (the fingerprint people compare)."""
+    key = active_key(db.session)
+    if key is None:
+        return None
+    return {"vkey": key.vkey, "key_id": key.key_id, "created_at": key.created_at, "name": key.vkey.split("+", 1)[0]}
+
+
+def checkpoint_facts() -> dict[str, Any] | None:
+    """The latest signed checkpoint: size, root and the note as served."""
+    latest = latest_checkpoint(db.session)
+    if latest is None:
+        return None
+    return {"size": latest.size, "root": bytes(latest.root).hex(), "note": latest.note, "at": latest.created_at}
+
+
+def page_url(endpoint: str, **values: Any) -> str:
+    """The absolute address of a page (what a QR code points at)."""
+    return url_for(endpoint, _external=True, **values)
+
+
+@bp.route("/")
+@public
+def home() -> Any:
+    """Upcoming and recent draws, the office key's fingerprint and the latest checkpoint."""
+    draws = db.session.scalars(
+        select(Draw).where(Draw.status != "draft").order_by(Draw.scheduled_at.desc()).limit(50)
+    ).all()
+    upcoming = sorted((d for d in draws if d.status == "announced"), key=lambda d: d.scheduled_at)
+    recent = [d for d in draws if d.status != "announced"]
+    return render_template(
+        "public/home.html",
+        upcoming=upcoming,
+        recent=recent,
+        key=office_key_facts(),
+        checkpoint=checkpoint_facts(),
+    )
+
+
+@bp.route("/draws/<draw_id>")
+@public
+def draw_page(draw_id: str) -> Any:
+    """One draw explained in plain words; after the draw, its selections and ticket chart."""
+    draw = published_draw(draw_id)
+    facts = draw_facts(draw)
+    result = facts["result"]
+    people: dict[str, dict[str, str]] = {}
+    chart: list[ChartStage] = []
+    if result is not None:
+        people = disclosed_people(draw, [s["id"] for stage in result["stages"] for s in stage["selected"]])
+        chart = chart_for(draw, result, facts["announcement"])
+    url = page_url("public.draw_page", draw_id=draw.draw_id)
+    return render_template(
+        "public/draw.html",
+        draw=draw,
+        facts=facts,
+        people=people,
+        chart=chart,
+        stage_label=stage_label,
+        stratum_label=stratum_label,
+        page_address=url,
+        qr=qr_svg(url, gettext("QR code of this page: %(url)s", url=url)),
+        now=datetime.now(UTC),
+    )
+
+
+@bp.route("/draws/<draw_id>/verify")
+@public
+def verify_page(draw_id: str) -> Any:
+    """Verification in the citizen's own browser: the bundle is recomputed in JavaScript."""
+    draw = published_draw(draw_id)
+    keys = db.session.scalars(select(SigningKey.vkey).order_by(SigningKey.created_at)).all()
+    return render_template(
+        "public/verify.html",
+        draw=draw,
+        facts=draw_facts(draw),
+        published_keys="\n".join(keys),
+        stage_label=stage_label,
+    )
+
+
+@bp.route("/how-it-works")
+@public
+def how_it_works() -> Any:
+    """Why a draw cannot be rigged, and how to check one yourself in three steps."""
+    example = db.session.scalar(
+        select(Draw).where(Draw.status == "completed").order_by(Draw.scheduled_at.desc()).limit(1)
+    )
+    return render_template("public/how_it_works.html", example=example)
+
+
+@bp.route("/log")
+@public
+def log_page() -> Any:
+    """The transparency log: the latest checkpoint, recent entries and how to watch it as a witness."""
+    size = log_size(db.session)
+    rows = db.session.scalars(
+        select(LogEntry).where(LogEntry.index >= max(0, size - LOG_PAGE_ENTRIES)).order_by(LogEntry.index.desc())
+    ).all()
+    entries = []
+    for row in rows:
+        event = json.loads(row.entry)
+        entries.append(
+            {
+                "index": row.index,
+                "type": event.get("type", ""),
+                "label": str(EVENT_LABELS.get(event.get("type", ""), event.get("type", ""))),
+                "event": event,
+                "text": row.entry,
+            }
+        )
+    published = set(db.session.scalars(select(Draw.draw_id).where(Draw.status != "draft")))
+    return render_template(
+        "public/log.html",
+        checkpoint=checkpoint_facts(),
+        key=office_key_facts(),
+        entries=entries,
+        size=size,
+        published=published,
+        base=request.url_root.rstrip("/"),
+    )

@@ -1,0 +1,88 @@
+"""Building blocks for review tests: a completed draw, its cases opened and assigned — through real services."""
+
+from datetime import date
+
+from flask import Flask
+from sqlalchemy import select
+
+from service import settings_of
+from service.draw_lifecycle import announce, complete, enter_dice, record_beacon, reveal_secret
+from service.extensions import db
+from service.models import Draw, ReviewCase, User
+from service.reviews import assign, open_cases_for_draw, transition
+from tests.service.conftest import make_user
+from tests.service.lifecycle import ANNOUNCED, BEACON, DICE, prepare_draft
+
+#: The fine the walked-through case ends with: an intentionally false declaration, Act Art. 12 para. 3.
+FINE = (150_000, "false-declaration")
+TO_FINED = ("querying", "under_review", "discrepancy", "statement_invited", "referred", "fined")
+
+
+def user(username: str) -> User:
+    """The user with this username (inside an app context)."""
+    return db.session.scalars(select(User).where(User.username == username)).one()
+
+
+def completed_draw(app: Flask, office_id: int, operator: str = "kinmen-operator") -> int:
+    """Import the demo year, announce and complete its draw; returns the draw's primary key."""
+    pk = prepare_draft(app, office_id, operator)
+    settings = settings_of(app)
+    with app.app_context():
+        announce(db.session, settings, pk, user(operator), now=ANNOUNCED)
+        enter_dice(db.session, pk, DICE)
+        reveal_secret(db.session, settings, pk)
+        record_beacon(db.session, pk, BEACON)
+        complete(db.session, settings, pk)
+        db.session.commit()
+    return pk
+
+
+def open_and_assign(
+    app: Flask, draw_pk: int, admin: str = "kinmen-admin", reviewer: str = "kinmen-reviewer"
+) -> dict[str, list[int]]:
+    """Open the draw's cases and assign them all to one reviewer; case ids by stage, in case-number order."""
+    settings = settings_of(app)
+    with app.app_context():
+        draw = db.session.get(Draw, draw_pk)
+        assert draw is not None
+        cases = open_cases_for_draw(db.session, settings, draw, user(admin))
+        assign(db.session, settings, {case.id: user(reviewer) for case in cases}, user(admin))
+        db.session.commit()
+        return {stage: [case.id for case in cases if case.stage == stage] for stage in ("review", "comparison")}
+
+
+def reviewed_draw(app: Flask, offices: dict[str, int]) -> dict[str, list[int]]:
+    """A completed kinmen draw whose 25 cases are assigned to kinmen-reviewer (plus a second reviewer)."""
+    pk = completed_draw(app, offices["kinmen"])
+    with app.app_context():
+        make_user(user("kinmen-reviewer").office, "kinmen-reviewer2", "reviewer")
+        db.session.commit()
+    return open_and_assign(app, pk)
+
+
+def walk(app: Flask, case_id: int, states: tuple[str, ...], reviewer: str = "kinmen-reviewer") -> None:
+    """Take the case through `states` (a fine where the state is `fined`)."""
+    settings = settings_of(app)
+    with app.app_context():
+        for state in states:
+            amount, ground = FINE if state == "fined" else (None, None)
+            transition(
+                db.session,
+                settings,
+                case_id,
+                user(reviewer),
+                state,
+                note=f"step to {state}",
+                due_on=None if state == "closed" else date(2099, 1, 31),
+                fine_amount=amount,
+                fine_ground=ground,
+            )
+        db.session.commit()
+
+
+def case_state(app: Flask, case_id: int) -> str:
+    """The case's current state."""
+    with app.app_context():
+        case = db.session.get(ReviewCase, case_id)
+        assert case is not None
+        return case.state
