@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test lint types unit browser-deps demo bench clean translations
+.PHONY: run test lint types unit browser-deps demo bench clean translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ browser-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	    || { echo "could not install chromium: the browser tests need /usr/bin/chromium"; exit 1; }; \
 	fi
+
+# The repository's screenshots (docs/screenshots/) need a CJK font to render Chinese.
+screenshots: $(VENV)/.dev translations browser-deps
+	@fc-list | grep -qi "noto.*cjk" || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null)
+	$(BIN)/python -m tests.browser.screenshots docs/screenshots
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -100,3 +100,18 @@ def test_another_office_cannot_see_or_edit_the_draft(
     with app.app_context():
         draw = db.session.scalar(select(Draw))
         assert draw is not None and draw.title != "hijack"
+
+
+def test_drand_only_without_a_comparison_stage_stays_so(
+    app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
+) -> None:
+    _with_year(client, auth)
+    form = _form(dice_count="0")
+    del form["comparison"]
+    assert client.post("/operator/draws/new", data=form).status_code == 303
+    with app.app_context():
+        draw = db.session.scalar(select(Draw))
+        assert draw is not None
+        assert draw.dice_count is None and draw.comparison_rate_bp is None and draw.use_drand
+    detail = client.get("/operator/draws/kinmen-114-annual").get_data(as_text=True)
+    assert "25 + " not in detail
