@@ -44,21 +44,21 @@ def immutable(data: bytes, mimetype: str, filename: str | None = None) -> Respon
     return response.make_conditional(request)
 
 
-@bp.route("/draws/<draw_id>/population.tsv")
+@bp.route("/draws/<draw_id:draw_id>/population.tsv")
 @public
 def population_tsv(draw_id: str) -> Response:
     """The frozen population file."""
     return immutable(published_draw(draw_id).population_tsv or b"", "text/tab-separated-values")
 
 
-@bp.route("/draws/<draw_id>/announcement.json")
+@bp.route("/draws/<draw_id:draw_id>/announcement.json")
 @public
 def announcement_json(draw_id: str) -> Response:
     """The announcement, in its canonical bytes."""
     return immutable(published_draw(draw_id).announcement or b"", "application/json")
 
 
-@bp.route("/draws/<draw_id>/announcement.json.sig")
+@bp.route("/draws/<draw_id:draw_id>/announcement.json.sig")
 @public
 def announcement_sig(draw_id: str) -> Response:
     """The office's signature over the announcement."""
@@ -72,21 +72,21 @@ def _completed(draw_id: str) -> Draw:
     return draw
 
 
-@bp.route("/draws/<draw_id>/result.json")
+@bp.route("/draws/<draw_id:draw_id>/result.json")
 @public
 def result_json(draw_id: str) -> Response:
     """The result (404 until drawn)."""
     return immutable(_completed(draw_id).result or b"", "application/json")
 
 
-@bp.route("/draws/<draw_id>/result.json.sig")
+@bp.route("/draws/<draw_id:draw_id>/result.json.sig")
 @public
 def result_sig(draw_id: str) -> Response:
     """The office's signature over the result."""
     return immutable((_completed(draw_id).result_sig or "").encode("ascii"), "text/plain")
 
 
-@bp.route("/draws/<draw_id>/bundle.zip")
+@bp.route("/draws/<draw_id:draw_id>/bundle.zip")
 @public
 def bundle(draw_id: str) -> Response:
     """Everything needed to verify the draw offline."""

@@ -105,7 +105,7 @@ def _checks(draw: Draw) -> dict[str, bool | None]:
     }
 
 
-@bp.route("/draws/<draw_id>/live.json")
+@bp.route("/draws/<draw_id:draw_id>/live.json")
 @public
 def live_json(draw_id: str) -> Response:
     """The stage display's state (ETag; 304 while nothing changed)."""
@@ -116,7 +116,7 @@ def live_json(draw_id: str) -> Response:
     return response.make_conditional(request)
 
 
-@bp.route("/draws/<draw_id>/live")
+@bp.route("/draws/<draw_id:draw_id>/live")
 @public
 def live(draw_id: str) -> str:
     """The full-screen stage display (an OBS browser source may frame it)."""

@@ -272,7 +272,7 @@ def home() -> Any:
     )
 
 
-@bp.route("/draws/<draw_id>")
+@bp.route("/draws/<draw_id:draw_id>")
 @public
 def draw_page(draw_id: str) -> Any:
     """One draw explained in plain words; after the draw, its selections and ticket chart."""
@@ -299,7 +299,7 @@ def draw_page(draw_id: str) -> Any:
     )
 
 
-@bp.route("/draws/<draw_id>/verify")
+@bp.route("/draws/<draw_id:draw_id>/verify")
 @public
 def verify_page(draw_id: str) -> Any:
     """Verification in the citizen's own browser: the bundle is recomputed in JavaScript."""

@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     limiter.init_app(app)
 
+    web.register_converters(app)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(operator_blueprint)
     app.register_blueprint(api_blueprint)

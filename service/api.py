@@ -43,7 +43,7 @@ def draws() -> Any:
     return jsonify({"draws": [draw_summary(draw) for draw in rows]})
 
 
-@api_blueprint.route("/draws/<draw_id>")
+@api_blueprint.route("/draws/<draw_id:draw_id>")
 @public
 def draw(draw_id: str) -> Any:
     """One draw's status and links."""

@@ -9,6 +9,7 @@ from flask_babel import format_datetime, gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
 from service.database import begin_mode
 from service.extensions import db, login_manager
@@ -34,6 +35,17 @@ def error_response(status: int, code: str, message: str) -> Any:
     if wants_json():
         return jsonify({"error": {"code": code, "message": message}}), status
     return render_template("error.html", status=status, message=message), status
+
+
+class DrawIdConverter(BaseConverter):
+    """`<draw_id:...>` in a route: only a valid draw id (SPEC §4) reaches a view; anything else is 404."""
+
+    regex = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+
+def register_converters(app: Flask) -> None:
+    """URL converters; installed before any blueprint is registered."""
+    app.url_map.converters["draw_id"] = DrawIdConverter
 
 
 def register(app: Flask) -> None:

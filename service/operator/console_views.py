@@ -63,7 +63,7 @@ def _text(name: str) -> str:
     return value
 
 
-@bp.route("/draws/<draw_id>/announce", methods=["POST"])
+@bp.route("/draws/<draw_id:draw_id>/announce", methods=["POST"])
 @role_required(*OPERATORS)
 def draw_announce(draw_id: str) -> Any:
     """Announce a draft: freeze, seal, sign, log."""
@@ -75,7 +75,7 @@ def draw_announce(draw_id: str) -> Any:
     )
 
 
-@bp.route("/draws/<draw_id>/console")
+@bp.route("/draws/<draw_id:draw_id>/console")
 @role_required(*OPERATORS)
 def console(draw_id: str) -> Any:
     """The live-draw console."""
@@ -92,14 +92,14 @@ def console(draw_id: str) -> Any:
     )
 
 
-@bp.route("/draws/<draw_id>/live/start", methods=["POST"])
+@bp.route("/draws/<draw_id:draw_id>/live/start", methods=["POST"])
 @role_required(*OPERATORS)
 def live_start(draw_id: str) -> Any:
     """Show the frozen population and rule on the stage display."""
     return _run_step(draw_id, lambda pk: start_live(db.session, pk))
 
 
-@bp.route("/draws/<draw_id>/live/dice", methods=["POST"])
+@bp.route("/draws/<draw_id:draw_id>/live/dice", methods=["POST"])
 @role_required(*OPERATORS)
 def live_dice(draw_id: str) -> Any:
     """Record the dice as rolled."""
@@ -117,7 +117,7 @@ def _finish_if_ready(draw_pk: int) -> None:
         complete(db.session, settings_of(current_app), draw_pk)
 
 
-@bp.route("/draws/<draw_id>/live/secret", methods=["POST"])
+@bp.route("/draws/<draw_id:draw_id>/live/secret", methods=["POST"])
 @role_required(*OPERATORS)
 def live_secret(draw_id: str) -> Any:
     """Reveal the sealed secret (checked against the commitment)."""
@@ -130,7 +130,7 @@ def live_secret(draw_id: str) -> Any:
     return _run_step(draw_id, step, gettext("The secret is revealed and matches the commitment."))
 
 
-@bp.route("/draws/<draw_id>/live/drand", methods=["POST"])
+@bp.route("/draws/<draw_id:draw_id>/live/drand", methods=["POST"])
 @role_required(*OPERATORS)
 def live_drand(draw_id: str) -> Any:
     """Fetch the announced drand round from the relays, or take it pasted as JSON when offline."""
@@ -171,7 +171,7 @@ def live_drand(draw_id: str) -> Any:
     return _run_step(draw_id, step, gettext("The drand round is verified and the result is published."))
 
 
-@bp.route("/draws/<draw_id>/live/complete", methods=["POST"])
+@bp.route("/draws/<draw_id:draw_id>/live/complete", methods=["POST"])
 @role_required(*OPERATORS)
 def live_complete(draw_id: str) -> Any:
     """Compute and publish the result from the recorded inputs (again after an interruption)."""
@@ -179,7 +179,7 @@ def live_complete(draw_id: str) -> Any:
     return _run_step(draw_id, lambda pk: complete(db.session, settings, pk), gettext("The result is published."))
 
 
-@bp.route("/draws/<draw_id>/live/reveal", methods=["POST"])
+@bp.route("/draws/<draw_id:draw_id>/live/reveal", methods=["POST"])
 @role_required(*OPERATORS)
 def live_reveal(draw_id: str) -> Any:
     """Reveal the next selection (or all) on the stage display."""
@@ -188,7 +188,7 @@ def live_reveal(draw_id: str) -> Any:
     return _run_step(draw_id, lambda pk: advance_reveal(db.session, pk, count))
 
 
-@bp.route("/draws/<draw_id>/live/witness", methods=["POST"])
+@bp.route("/draws/<draw_id:draw_id>/live/witness", methods=["POST"])
 @role_required(*OPERATORS)
 def live_witness(draw_id: str) -> Any:
     """A witness confirms the result by typing their name."""
@@ -196,7 +196,7 @@ def live_witness(draw_id: str) -> Any:
     return _run_step(draw_id, lambda pk: confirm_witness(db.session, pk, name), gettext("Confirmation recorded."))
 
 
-@bp.route("/draws/<draw_id>/abandon", methods=["POST"])
+@bp.route("/draws/<draw_id:draw_id>/abandon", methods=["POST"])
 @role_required(*OPERATORS)
 def draw_abandon(draw_id: str) -> Any:
     """Abandon an announced draw, with a published reason."""

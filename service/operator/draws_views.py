@@ -107,7 +107,7 @@ def draw_new() -> Any:
     return _edit(None)
 
 
-@bp.route("/draws/<draw_id>/edit", methods=["GET", "POST"])
+@bp.route("/draws/<draw_id:draw_id>/edit", methods=["GET", "POST"])
 @role_required(*OPERATORS)
 def draw_edit(draw_id: str) -> Any:
     """Change a draft."""
@@ -117,7 +117,7 @@ def draw_edit(draw_id: str) -> Any:
     return _edit(draw)
 
 
-@bp.route("/draws/<draw_id>")
+@bp.route("/draws/<draw_id:draw_id>")
 @role_required(*OPERATORS)
 def draw_detail(draw_id: str) -> Any:
     """A draw's rule, quotas, schedule and witnesses."""

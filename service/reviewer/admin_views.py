@@ -113,7 +113,7 @@ def case_assign(case_id: int) -> Any:
     return redirect_to("reviewer.case_page", case_id=case.id)
 
 
-@bp.route("/draws/<draw_id>/open", methods=["POST"])
+@bp.route("/draws/<draw_id:draw_id>/open", methods=["POST"])
 @role_required("admin")
 def draw_open_cases(draw_id: str) -> Any:
     """Open a review case for every entry the completed draw selected."""
