@@ -20,7 +20,7 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 # zh-TW translations: the .po files are the source, the .mo files are built (and git-ignored).
 translations: $(VENV)/.runtime
 	@if ls service/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-	  $(BIN)/pybabel compile -q -f -d service/translations; fi
+	  $(BIN)/pybabel compile -f -d service/translations >/dev/null; fi
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt

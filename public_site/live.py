@@ -20,9 +20,9 @@ from flask_babel import gettext
 from lottery.draw import commitment as commitment_of
 from public_site import public_blueprint as bp
 from public_site.documents import published_draw
-from public_site.qr import qr_svg
 from service.access import public
 from service.models import Draw
+from service.qr import qr_svg
 
 
 def live_step(draw: Draw) -> str:

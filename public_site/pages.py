@@ -20,11 +20,11 @@ from lottery.drand import round_time
 from public_site import public_blueprint as bp
 from public_site.chart import ChartStage, build_chart
 from public_site.documents import published_draw
-from public_site.qr import qr_svg
 from service.access import public
 from service.extensions import db
 from service.keystore import active_key
 from service.models import Declarant, Draw, LogEntry, Office, SigningKey
+from service.qr import qr_svg
 from service.transparency import latest_checkpoint, log_size
 
 STRATUM_LABELS = {

@@ -54,19 +54,18 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with this username and password, or None (same work either way)."""
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches the hash; the same work is done when there is no hash."""
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        return bool(_hasher.verify(password_hash or _DUMMY_HASH, password)) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return None
-    if user is None or not user.active:
-        return None
+        return False
+
+
+def rehash_if_needed(user: User, password: str) -> None:
+    """Upgrade a stored hash made with older argon2 parameters, after a successful check."""
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    return user
 
 
 def get_or_create_office(session: Session, slug: str, name: str, name_en: str = "") -> Office:

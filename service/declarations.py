@@ -9,6 +9,7 @@ nothing about where a person stood in the office's list.
 import hashlib
 import secrets
 from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -70,6 +71,7 @@ def start_upload(
         sha256=hashlib.sha256(data).hexdigest(),
         uploaded_by_id=user.id,
         status="parsing",
+        updated_at=utcnow(),
     )
     session.add(upload)
     session.flush()
@@ -83,6 +85,7 @@ def _parse(upload: DeclarationUpload, strata: dict[str, str]) -> ParsedFile:
 
     def progress(done: int, total: int | None) -> None:
         upload.progress_done, upload.progress_total = done, total
+        upload.updated_at = utcnow()  # the heartbeat: see `mark_if_stalled`
         session.commit()
 
     return parse_declaration_file(upload.content, upload.filename, strata=strata, progress=progress)
@@ -153,6 +156,7 @@ def import_upload(session: Session, upload: DeclarationUpload) -> None:
             _l("Year %(year)s already has an announced draw; its declarations are frozen.", year=upload.roc_year)
         )
     upload.status = "importing"
+    upload.updated_at = utcnow()
     upload.progress_done, upload.progress_total = 0, upload.rows_read
     session.flush()
     upload_id = upload.id
@@ -200,6 +204,25 @@ def _import_job(upload_id: int) -> None:
     upload.status = "imported"
     upload.content = b""  # the declarants now hold what is needed; the raw file is not kept
     upload.progress_done = upload.rows_read
+
+
+#: A background job silent for this long died with its process (a restart, a crash).
+STALLED_AFTER = timedelta(minutes=5)
+
+
+def mark_if_stalled(upload: DeclarationUpload, now: datetime | None = None) -> bool:
+    """Mark a job whose heartbeat stopped as failed, so the operator can upload again.
+
+    Nothing was half-written: an import writes all its declarants in one transaction.
+    """
+    if upload.status not in ("parsing", "importing"):
+        return False
+    last = upload.updated_at or upload.uploaded_at
+    if (now or utcnow()) - last < STALLED_AFTER:
+        return False
+    upload.status = "failed"
+    upload.content = b""
+    return True
 
 
 def discard_upload(upload: DeclarationUpload) -> None:

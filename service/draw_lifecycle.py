@@ -8,6 +8,7 @@ locked (PostgreSQL `FOR UPDATE`, SQLite's write lock) and each step checks the s
 so two consoles or two processes cannot both complete a draw: the loser gets `AlreadyDone`.
 """
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,22 @@ from service.keystore import current_signer, signer_for
 from service.models import Draw, Office, SigningKey, User, utcnow
 from service.sealing import SecretLost, new_secret, seal_secret, unseal_secret
 from service.transparency import event_time, log_size, record
+
+log = logging.getLogger(__name__)
+
+
+def secret_opens(draw: Draw, settings: Settings) -> bool:
+    """True when the draw's sealed secret can still be opened with this deployment's key."""
+    try:
+        unseal_secret(
+            draw.sealed_secret or b"",
+            draw_id=draw.draw_id,
+            committed=draw.commitment or "",
+            deployment_secret=settings.secret_key,
+        )
+    except SecretLost:
+        return False
+    return True
 
 
 class DrawLifecycleError(ValueError):
@@ -186,6 +203,7 @@ def reveal_secret(session: Session, settings: Settings, draw_pk: int, now: datet
             deployment_secret=settings.secret_key,
         )
     except SecretLost as exc:
+        log.error("draw %s: the sealed secret cannot be opened: %s", draw.draw_id, exc)
         raise DrawLifecycleError(
             _l(
                 "The sealed secret cannot be opened (%(reason)s). The draw cannot be completed honestly: "

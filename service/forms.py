@@ -25,6 +25,12 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
+class CodeForm(FlaskForm):  # type: ignore[misc]
+    """The 6-digit code of an authenticator app."""
+
+    code = StringField(_l("6-digit code"), validators=[DataRequired(), Length(min=6, max=10)])
+
+
 class EmptyForm(FlaskForm):  # type: ignore[misc]
     """A form with only the CSRF token, for POST buttons."""
 

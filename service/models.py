@@ -103,6 +103,13 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     #: SHA-256 (hex) of the user's API token for the JSON API; the token itself is never stored.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
     api_token_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The TOTP secret, sealed with the deployment key (see `service.accounts.seal_totp_secret`).
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The last TOTP time step accepted, so a code cannot be used twice.
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     office: Mapped[Office] = relationship()
 
@@ -131,6 +138,8 @@ class DeclarationUpload(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[str] = mapped_column(String(16), default="parsing")
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Heartbeat of the background job; a job silent for too long died with its process.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
@@ -441,3 +450,31 @@ def _install_triggers() -> None:
 
 
 _install_triggers()
+
+
+class UserSession(db.Model):  # type: ignore[name-defined,misc]
+    """A signed-in session, kept on the server so that signing out (or an admin) can end it."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    #: SHA-256 of the random token in the session cookie; the token itself is not stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AuthEvent(db.Model):  # type: ignore[name-defined,misc]
+    """A sign-in, failure, lockout, second-factor step or sign-out."""
+
+    __tablename__ = "auth_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,10 +1,11 @@
 """Cross-cutting web behaviour: one transaction per request, security headers, one error shape."""
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime, gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -14,6 +15,7 @@ from werkzeug.routing import BaseConverter
 from service.database import begin_mode
 from service.extensions import db, login_manager
 from service.models import User
+from service.signin import IDLE_TIMEOUT, session_user
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +55,21 @@ def register(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
+        # The session must be live on the server (not signed out, not past 12 hours) and used
+        # within the last 30 minutes; the cookie alone is not enough.
+        token, seen = session.get("sid"), session.get("seen")
+        if not user_id.isdigit() or not isinstance(token, str) or not isinstance(seen, int):
             return None
-        return db.session.get(User, int(user_id))
+        now = time.time()
+        if now - seen > IDLE_TIMEOUT.total_seconds():
+            session.clear()
+            return None
+        user = session_user(db.session, token, int(user_id))
+        if user is None:
+            session.clear()
+            return None
+        session["seen"] = int(now)
+        return user
 
     login_manager.login_view = "auth.login"
 

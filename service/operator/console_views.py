@@ -24,6 +24,7 @@ from service.draw_lifecycle import (
     ready_to_complete,
     record_beacon,
     reveal_secret,
+    secret_opens,
     start_live,
 )
 from service.extensions import db
@@ -82,6 +83,9 @@ def console(draw_id: str) -> Any:
     draw = draw_or_404(draw_id)
     result = json.loads(draw.result) if draw.result else None
     selected = [s for stage in result["stages"] for s in stage["selected"]] if result else []
+    secret_lost = (
+        draw.status == "announced" and draw.revealed_secret is None and not secret_opens(draw, settings_of(current_app))
+    )
     return render_template(
         "operator/console.html",
         draw=draw,
@@ -89,6 +93,7 @@ def console(draw_id: str) -> Any:
         result=result,
         total_selected=len(selected),
         ready=ready_to_complete(draw),
+        secret_lost=secret_lost,
     )
 
 

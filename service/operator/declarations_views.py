@@ -14,6 +14,7 @@ from service.declarations import (
     exclude_declarant,
     import_upload,
     include_declarant,
+    mark_if_stalled,
     population_summary,
     start_upload,
     year_is_frozen,
@@ -93,6 +94,8 @@ def upload() -> Any:
 def upload_preview(upload_id: int) -> Any:
     """Progress while validating; then every problem, or the summary and the import button."""
     upload = owned_or_404(DeclarationUpload, upload_id)
+    if mark_if_stalled(upload):
+        db.session.commit()  # a page view that finds a dead job records it
     frozen = year_is_frozen(db.session, current_office(), upload.roc_year)
     return render_template("operator/upload_preview.html", upload=upload, form=EmptyForm(), frozen=frozen)
 

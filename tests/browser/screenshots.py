@@ -97,7 +97,7 @@ def main(out: Path) -> None:
             context.close()
 
             operator = browser.new_page(viewport=DESKTOP)
-            console = Console(operator, server.url, LIVE)
+            console = Console(operator, server.url, LIVE, server.app)
             console.login()
             with clock_at(ANNOUNCED):
                 console.announce()

@@ -106,17 +106,26 @@ def clock_at(moment: datetime) -> Iterator[None]:
 class Console:
     """The operator's live console, clicked through like a person would (by form action, not by label)."""
 
-    def __init__(self, page: Page, base: str, draw_id: str) -> None:
+    def __init__(self, page: Page, base: str, draw_id: str, app: Flask | None = None) -> None:
         self.page = page
         self.base = base
         self.draw_id = draw_id
+        self.app = app
 
     def login(self, username: str = "kinmen-operator", password: str = PASSWORD) -> None:
+        """Password, then the authenticator code (operators enrol on their first sign-in)."""
         self.page.goto(f"{self.base}/login")
         self.page.fill("#username", username)
         self.page.fill("#password", password)
         self.page.click("form button[type=submit]")
         self.page.wait_for_load_state()
+        if self.page.url.endswith(("/login/enrol", "/login/code")):
+            from tests.service.conftest import totp_code
+
+            assert self.app is not None, "the console needs the app to read the authenticator secret"
+            self.page.fill("#code", totp_code(self.app, username))
+            self.page.click("form button[type=submit]")
+            self.page.wait_for_load_state()
 
     def announce(self) -> None:
         self.page.goto(f"{self.base}/operator/draws/{self.draw_id}")

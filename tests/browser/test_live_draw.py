@@ -30,7 +30,7 @@ def _no_scroll_bars(stage: Page) -> None:
 def test_stage_display_follows_the_console(browser: Browser, server: LiveServer) -> None:
     # Given an operator signed in to the console, and the stage display open as OBS would (1920×1080)
     operator = browser.new_page()
-    console = Console(operator, server.url, LIVE)
+    console = Console(operator, server.url, LIVE, server.app)
     console.login()
     # (the draw is set at the recorded drand round's time, so it is announced a week before that)
     with clock_at(ANNOUNCED):

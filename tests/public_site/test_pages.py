@@ -66,6 +66,7 @@ def pages(draw_id: str = DRAW) -> list[str]:
 
 
 def test_every_public_page_is_strict_csp_clean_and_has_one_h1(client: FlaskClient, completed: dict[str, Any]) -> None:
+    client.delete_cookie("lang")  # a first visit: the site's own default language
     for path in pages():
         response = client.get(path)
         assert response.status_code == 200, path

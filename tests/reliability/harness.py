@@ -173,12 +173,41 @@ class Client:
             self.get("/login")
         return self.request("POST", path, {"csrf_token": self.csrf, **(data or {})})
 
-    def login(self, username: str, password: str = PASSWORD) -> None:
+    def login(self, username: str, env: dict[str, str], password: str = PASSWORD) -> None:
+        """Password, then the authenticator code (computed from the deployment's database)."""
         self.get("/login")
-        status, _ = self.post("/login", {"username": username, "password": password})
-        if status != 303:
-            raise AssertionError(f"login as {username} failed with {status}")
+        request = urllib.request.Request(
+            self.base + "/login",
+            data=urllib.parse.urlencode({"csrf_token": self.csrf, "username": username, "password": password}).encode(),
+            method="POST",
+        )
+        try:
+            self.opener.open(request, timeout=self.timeout)
+            raise AssertionError(f"login as {username} did not redirect")
+        except urllib.error.HTTPError as answer:
+            if answer.code != 303:
+                raise AssertionError(f"login as {username} failed with {answer.code}") from None
+            step = answer.headers["Location"]
+        if step.endswith(("/login/enrol", "/login/code")):
+            self.get(step)
+            status, _ = self.post(step, {"code": totp_code_in(env, username)})
+            if status != 303:
+                raise AssertionError(f"second factor for {username} failed with {status}")
         self.get("/operator/")
+
+    def share_session_with(self, other: "Client") -> None:
+        """Use another client's signed-in session (its cookies and CSRF token)."""
+        for cookie in other.jar:
+            self.jar.set_cookie(cookie)
+        self.csrf = other.csrf
+
+
+def totp_code_in(env: dict[str, str], username: str) -> str:
+    """The authenticator code a user would type now, read from the deployment's database."""
+    from tests.service.conftest import totp_code
+
+    with app_context(env) as app:
+        return totp_code(app, username)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

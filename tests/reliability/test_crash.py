@@ -98,6 +98,20 @@ def _check_store(env: dict[str, str]) -> None:
                 assert canonical_json(compute_result(draw)) == draw.result
 
 
+_clients: dict[str, Client] = {}
+
+
+def signed_in(server: Server, env: dict[str, str]) -> Client:
+    """One operator session per deployment, reused across restarts (sessions live on the server,
+    so a restart does not sign anyone out; and a TOTP code can be used only once)."""
+    key = env["DATABASE_URL"]
+    if key not in _clients:
+        client = Client(server.base)
+        client.login("operator", env)
+        _clients[key] = client
+    return _clients[key]
+
+
 def _trial_loop(run_trial: Callable[[int], None]) -> int:
     deadline = time.monotonic() + STEP_BUDGET_SECONDS
     done = 0
@@ -118,18 +132,13 @@ def test_crash_during_import(deployment: dict[str, str]) -> None:
     def trial(i: int) -> None:
         year = 120 + i
         server.start()
-        client = Client(server.base)
-        client.login("operator")
+        client = signed_in(server, deployment)
         witness.observe(client)
-        status, body = client.request("POST", "/operator/declarations", None) if False else (0, b"")
-        del status, body
         data = demo_csv(seed=i, year=year)
         upload_id = _upload(client, data, year)
         assert _wait_for(client, upload_id, ("ready",)) == "ready"
         _kill_during(server, lambda: client.post(f"/operator/uploads/{upload_id}/import"), rng.uniform(0.0, 0.6))
         server.start()
-        client = Client(server.base)
-        client.login("operator")
         count = _declarants(deployment, year)
         assert count in (0, 244), f"trial {i}: {count} declarants of year {year} after a crash"
         if count == 0:  # redo: upload again and import; it must complete
@@ -227,14 +236,11 @@ def test_crash_during_announce(deployment: dict[str, str]) -> None:
             )  # fmt: skip
             db.session.commit()
         server.start()
-        client = Client(server.base)
-        client.login("operator")
+        client = signed_in(server, deployment)
         witness.observe(client)
         client.get(f"/operator/draws/{draw_id}")
         _kill_during(server, lambda: client.post(f"/operator/draws/{draw_id}/announce"), rng.uniform(0.0, 0.3))
         server.start()
-        client = Client(server.base)
-        client.login("operator")
         _check_store(deployment)
         if _status(deployment, draw_id) == "draft":  # redo the step: it must succeed once
             client.get(f"/operator/draws/{draw_id}")
@@ -287,8 +293,7 @@ def test_crash_during_the_live_draw(deployment: dict[str, str]) -> None:
             announce(db.session, settings_of(app), pk, operator, now=ANNOUNCED)
             db.session.commit()
         server.start()
-        client = Client(server.base)
-        client.login("operator")
+        client = signed_in(server, deployment)
         witness.observe(client)
         client.get(f"/operator/draws/{draw_id}/console")
 
@@ -298,8 +303,6 @@ def test_crash_during_the_live_draw(deployment: dict[str, str]) -> None:
 
         _kill_during(server, run_all, rng.uniform(0.0, 1.6))
         server.start()
-        client = Client(server.base)
-        client.login("operator")
         _check_store(deployment)
         client.get(f"/operator/draws/{draw_id}/console")
         for path, data in steps(client, draw_id):  # redo whatever is missing; done steps answer 409

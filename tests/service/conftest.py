@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from service import create_app
 from service.accounts import create_user, get_or_create_office
@@ -29,6 +30,15 @@ def _database_url(backend: str, tmp_path: Path) -> str:
     return url
 
 
+class EnglishClient(FlaskClient):
+    """A test client that reads pages in English (the `lang` cookie), so assertions read naturally;
+    tests of the zh-TW pages ask for them with `?lang=zh`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.set_cookie("lang", "en")
+
+
 @pytest.fixture(params=BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     """A new application with empty tables, on each backend."""
@@ -42,6 +52,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
         drand_timeout_seconds=1.0,
     )
     application = create_app(settings)
+    application.test_client_class = EnglishClient
     application.config["WTF_CSRF_ENABLED"] = False
     application.config["RATELIMIT_ENABLED"] = False
     with application.app_context():
@@ -81,14 +92,39 @@ def offices(app: Flask) -> dict[str, Any]:
         return {"kinmen": first.id, "penghu": second.id}
 
 
+def totp_code(app: Flask, username: str) -> str:
+    """The code a user's authenticator app would show now (the next unused time step)."""
+    import time
+
+    import pyotp
+
+    from service import settings_of
+    from service.signin import totp_secret
+
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.username == username)).one()
+        secret = totp_secret(user, settings_of(app).secret_key)
+        assert secret is not None, "no TOTP secret: open the enrolment page first"
+        totp = pyotp.TOTP(secret)
+        step = max(int(time.time()) // totp.interval, (user.totp_last_step or 0) + 1)
+        return totp.generate_otp(step)
+
+
 class AuthActions:
-    """Sign in and out through the real login form (flaskr's AuthActions)."""
+    """Sign in and out through the real login form (flaskr's AuthActions), second factor included."""
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
     def login(self, username: str, password: str = PASSWORD) -> Any:
-        return self.client.post("/login", data={"username": username, "password": password})
+        response = self.client.post("/login", data={"username": username, "password": password})
+        location = response.headers.get("Location", "")
+        if response.status_code == 303 and location.endswith(("/login/code", "/login/enrol")):
+            page = self.client.get(location)  # the enrolment page sets up the secret
+            assert page.status_code == 200
+            code = totp_code(self.client.application, username)
+            response = self.client.post(location, data={"code": code})
+        return response
 
     def logout(self) -> Any:
         return self.client.post("/logout")

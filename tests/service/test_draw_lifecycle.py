@@ -28,6 +28,7 @@ from service.draw_lifecycle import (
 from service.extensions import db
 from service.models import Declarant, Draw, LogEntry, User
 from service.transparency import verify_log
+from tests.service.conftest import AuthActions
 from tests.service.lifecycle import ANNOUNCED, BEACON, DICE, SCHEDULED, get_draw, prepare_draft
 
 
@@ -232,7 +233,7 @@ def test_the_database_refuses_tampering(app: Flask, offices: dict[str, int]) -> 
 def test_another_office_cannot_drive_the_console(app: Flask, offices: dict[str, int]) -> None:
     pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
     client = app.test_client()
-    client.post("/login", data={"username": "penghu-operator", "password": "correct horse battery staple"})
+    AuthActions(client).login("penghu-operator")
     for path in ("announce", "console", "live/dice", "live/secret", "abandon"):
         method = client.get if path == "console" else client.post
         assert method(f"/operator/draws/kinmen-114-annual/{path}").status_code == 404

@@ -132,3 +132,28 @@ def test_another_office_sees_none_of_it(
     assert client.post(f"/operator/uploads/{upload_id}/import").status_code == 404
     dashboard = client.get("/operator/").get_data(as_text=True)
     assert "114.csv" not in dashboard
+
+
+def test_a_job_that_died_is_marked_failed_and_the_file_can_be_sent_again(
+    app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
+) -> None:
+    from datetime import timedelta
+
+    from service.declarations import STALLED_AFTER, mark_if_stalled
+    from service.models import utcnow
+
+    auth.login("kinmen-operator")
+    upload_id = upload(client, demo_csv(), "114.csv")
+    with app.app_context():
+        stored = db.session.get(DeclarationUpload, upload_id)
+        assert stored is not None
+        stored.status = "importing"  # as if the process died in the middle of the import
+        stored.updated_at = utcnow() - STALLED_AFTER - timedelta(seconds=1)
+        db.session.commit()
+        assert not mark_if_stalled(stored, now=stored.updated_at + timedelta(seconds=5))
+    page = client.get(f"/operator/uploads/{upload_id}").get_data(as_text=True)
+    assert "interrupted" in page
+    assert count_declarants(app) == 0
+    again = upload(client, demo_csv(), "114.csv")
+    client.post(f"/operator/uploads/{again}/import")
+    assert count_declarants(app) == 244

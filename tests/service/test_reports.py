@@ -158,6 +158,6 @@ def test_the_demo_year_fills_the_report(app: Flask) -> None:
     assert (body["drawn_review"], body["drawn_comparison"]) == (25, 1)
     assert body["outcomes"]["fined"] == 1 and body["closed"] == 4 and body["fines"]["total"] == 120_000
     client = app.test_client()
-    client.post("/login", data={"username": "admin", "password": "demo-admin-pass-114"})
+    AuthActions(client).login("admin", "demo-admin-pass-114")
     html = client.get("/reviews/reports/114?lang=en").get_data(as_text=True)
     assert "244" in html and "178" in html and "66" in html and "120,000" in html
