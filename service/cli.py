@@ -90,6 +90,31 @@ def load_command() -> None:
     click.echo("demo year loaded")
 
 
+@demo.command("code")
+@click.argument("username")
+def code_command(username: str) -> None:
+    """Print a demo user's current two-step sign-in code (instead of a phone app; demo only)."""
+    import time
+
+    import pyotp
+    from sqlalchemy import select
+
+    from service import settings_of
+    from service.demo import DEMO_USERS
+    from service.models import User
+    from service.signin import totp_secret
+
+    if settings_of(current_app).environment == "production" or username not in {u[0] for u in DEMO_USERS}:
+        raise click.ClickException("codes are printed only for the demo accounts, outside production")
+    user = db.session.scalar(select(User).where(User.username == username))
+    secret = totp_secret(user, settings_of(current_app).secret_key) if user else None
+    if user is None or secret is None:
+        raise click.ClickException("sign in with the password first: the enrolment page creates the secret")
+    totp = pyotp.TOTP(secret)
+    step = max(int(time.time()) // totp.interval, (user.totp_last_step or 0) + 1)
+    click.echo(totp.generate_otp(step))
+
+
 @demo.command("logins")
 def logins_command() -> None:
     """Print how to sign in to the demo."""
@@ -100,6 +125,9 @@ def logins_command() -> None:
     click.echo("Demo logins 示範帳號:")
     for username, _display, role, password in DEMO_USERS:
         click.echo(f"  {role:9} username {username:9} password {password}")
+    click.echo("Admins and operators then give a 6-digit code: scan the QR code shown with an authenticator")
+    click.echo("app, or run   .venv/bin/flask demo code operator   (or admin) in another terminal.")
+    click.echo("管理者與承辦人登入後需輸入 6 位數驗證碼：以驗證器 App 掃描畫面上的 QR code，或執行上列指令取得。")
     click.echo("")
 
 
