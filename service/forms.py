@@ -81,7 +81,7 @@ class DrawSetupForm(FlaskForm):  # type: ignore[misc]
     )
     comparison = BooleanField(_l("Add a comparison stage (前後年度比對)"), default=True)
     comparison_percent = StringField(
-        _l("Comparison rate (% of the review stage)"), default="2", validators=[Optional()]
+        _l("Comparison rate (percentage of the review stage)"), default="2", validators=[Optional()]
     )
     dice_count = IntegerField(_l("Dice (0 for none)"), default=20, validators=[NumberRange(min=0, max=100)])
     use_drand = BooleanField(_l("Use the drand public randomness beacon"), default=True)

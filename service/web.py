@@ -133,10 +133,15 @@ def register(app: Flask) -> None:
         db.session.rollback()
         return error_response(500, "internal", gettext("Something went wrong on our side. Nothing was changed."))
 
-    from service.declaration_files import mask_national_id
+    from service.declaration_files import COLUMN_LABELS, mask_national_id
+    from service.i18n import is_english
     from service.labels import status_label
 
-    app.jinja_env.globals.update(status_label=status_label, mask_id=mask_national_id)
+    def column_label(key: str) -> str:
+        zh, en = COLUMN_LABELS.get(key, (key, key))
+        return en if is_english() else zh
+
+    app.jinja_env.globals.update(status_label=status_label, mask_id=mask_national_id, column_label=column_label)
 
     @app.template_filter("taipei")
     def taipei(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:

@@ -77,8 +77,17 @@ def _form_for(draw: Draw | None) -> DrawSetupForm:
     elif request.method == "GET" and office_years:
         form.roc_year.data = office_years[0]
         form.title.data = gettext("%(year)s asset-declaration substantive review draw", year=office_years[0])
-        form.draw_id.data = f"{current_office().slug}-{office_years[0]}-annual"
+        form.draw_id.data = _free_draw_id(f"{current_office().slug}-{office_years[0]}-annual")
     return form
+
+
+def _free_draw_id(wanted: str) -> str:
+    """`wanted`, or `wanted-2`, `wanted-3`… when a draw already uses it."""
+    candidate, number = wanted, 1
+    while db.session.scalar(select(Draw.id).where(Draw.draw_id == candidate)) is not None:
+        number += 1
+        candidate = f"{wanted}-{number}"
+    return candidate
 
 
 def _edit(draw: Draw | None) -> Any:

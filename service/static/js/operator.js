@@ -42,11 +42,12 @@
           if (!q.ok) { out.textContent = "—"; detail.textContent = q.message; out.classList.add("bad"); return; }
           out.classList.remove("bad");
           out.textContent = q.review + (q.comparison !== null ? " + " + q.comparison : "");
+          var labels = { review: form.dataset.labelReview, comparison: form.dataset.labelComparison };
           detail.textContent = q.stages.map(function (s) {
-            return s.name + ": " + Object.keys(s.quota).map(function (k) {
+            return (labels[s.name] || s.name) + " " + Object.keys(s.quota).map(function (k) {
               return (k === "*" ? "" : k + " ") + s.quota[k];
             }).join(", ");
-          }).join(" · ") + " (" + q.population + ")";
+          }).join(" · ") + " · " + form.dataset.labelPopulation + " " + q.population;
         });
     };
     form.addEventListener("input", update);
