@@ -34,6 +34,8 @@ from service.reviews import assign, open_cases_for_draw, taipei_today, transitio
 DEMO_YEAR = 114
 DEMO_OFFICE = "kinmen"
 #: Demo accounts only: `flask demo load` refuses to run in production.
+SECOND_OFFICE = "penghu"
+SECOND_OFFICE_USERS = (("penghu", "澎湖政風人員（示範）", "operator", "demo-penghu-pass-114"),)
 DEMO_USERS = (
     ("admin", "政風處長（示範）", "admin", "demo-admin-pass-114"),
     ("operator", "政風人員（示範）", "operator", "demo-operator-pass-114"),
@@ -246,6 +248,14 @@ def load_demo(session: Session, settings: Settings, now: datetime | None = None)
                 session, office=office, username=username, display_name=display_name, password=password, role=role
             )
         users[role] = user
+    # A second office, empty: its operator can try the import with any file (year 114 is still open
+    # there), which shows too that each office sees only its own data.
+    second = get_or_create_office(session, SECOND_OFFICE, "澎湖縣政府政風處", "Penghu County Government Ethics Office")
+    for username, display_name, role, password in SECOND_OFFICE_USERS:
+        if session.scalar(select(User).where(User.username == username)) is None:
+            create_user(
+                session, office=second, username=username, display_name=display_name, password=password, role=role
+            )
     if active_key(session) is None:
         generate_key(session, settings)
     _import_year(session, office, users["operator"], DEMO_YEAR, demo_csv())
