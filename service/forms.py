@@ -1,5 +1,7 @@
 """WTForms forms (Flask-WTF adds the CSRF token to every one)."""
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -18,37 +20,53 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
+class Form(FlaskForm):  # type: ignore[misc]
+    """Every form: WTForms' own messages ("This field is required.") in Taiwan's Chinese.
+
+    Flask-WTF would look them up for the locale `zh_Hant_TW`, which WTForms does not ship, and
+    fall back to its Simplified Chinese `zh` catalogue; we ask for `zh_TW` explicitly.
+    """
+
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            from wtforms.i18n import DummyTranslations, get_translations
+
+            from service.i18n import is_english
+
+            return DummyTranslations() if is_english() else get_translations(["zh_TW"])
+
+
+class LoginForm(Form):
     """Username and password."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
-class CodeForm(FlaskForm):  # type: ignore[misc]
+class CodeForm(Form):
     """The 6-digit code of an authenticator app."""
 
     code = StringField(_l("6-digit code"), validators=[DataRequired(), Length(min=6, max=10)])
 
 
-class EmptyForm(FlaskForm):  # type: ignore[misc]
+class EmptyForm(Form):
     """A form with only the CSRF token, for POST buttons."""
 
 
-class UploadForm(FlaskForm):  # type: ignore[misc]
+class UploadForm(Form):
     """A year's declaration list (CSV or XLSX)."""
 
     roc_year = IntegerField(_l("Year (ROC)"), validators=[DataRequired(), NumberRange(min=80, max=200)])
     file = FileField(_l("Declaration file (CSV or XLSX)"), validators=[FileRequired()])
 
 
-class ExclusionForm(FlaskForm):  # type: ignore[misc]
+class ExclusionForm(Form):
     """Leave one declarant out of the population, with the reason."""
 
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=4, max=500)])
 
 
-class DrawSetupForm(FlaskForm):  # type: ignore[misc]
+class DrawSetupForm(Form):
     """The rule, schedule and witnesses of a draft draw."""
 
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
@@ -94,7 +112,7 @@ class DrawSetupForm(FlaskForm):  # type: ignore[misc]
     witnesses = TextAreaField(_l("Witnesses (one per line)"), validators=[Length(max=2000)])
 
 
-class StepForm(FlaskForm):  # type: ignore[misc]
+class StepForm(Form):
     """One step of a review case: the state it moves to, the note, the next due date (and a fine)."""
 
     to_state = StringField(validators=[DataRequired(), Length(max=24)])
@@ -106,7 +124,7 @@ class StepForm(FlaskForm):  # type: ignore[misc]
     fine_ground = SelectField(_l("Ground of the fine"), validators=[Optional()], validate_choice=False)
 
 
-class CorrectionForm(FlaskForm):  # type: ignore[misc]
+class CorrectionForm(Form):
     """A correction of an earlier step, recorded as a new entry that names it."""
 
     event_id = IntegerField(_l("Entry to correct"), validators=[DataRequired()])
@@ -117,13 +135,13 @@ class CorrectionForm(FlaskForm):  # type: ignore[misc]
     fine_ground = SelectField(_l("Ground of the fine"), validators=[Optional()], validate_choice=False)
 
 
-class OpenCasesForm(FlaskForm):  # type: ignore[misc]
+class OpenCasesForm(Form):
     """Open the review cases of a completed draw."""
 
     due_on = DateField(_l("First due date"), validators=[Optional()])
 
 
-class CaseBasedForm(FlaskForm):  # type: ignore[misc]
+class CaseBasedForm(Form):
     """A case-based check (個案查核) of one declarant, outside the lottery."""
 
     roc_year = IntegerField(_l("Declaration year (ROC)"), validators=[DataRequired(), NumberRange(min=80, max=200)])

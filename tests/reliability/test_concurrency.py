@@ -82,7 +82,7 @@ def test_twenty_concurrent_draw_attempts_give_one_result(deployment: dict[str, s
     data = {"beacon": json.dumps(BEACON.to_json())} if route == "drand" else {}
     with running(deployment) as first, running(deployment) as second:
         statuses = _attempt_everywhere(
-            [first.base, second.base], f"/operator/draws/kinmen-114-annual/live/{route}", data
+            deployment, [first.base, second.base], f"/operator/draws/kinmen-114-annual/live/{route}", data
         )
     assert statuses[303] == 1, statuses
     assert statuses[409] == ATTEMPTS - 1, statuses

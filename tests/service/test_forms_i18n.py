@@ -1,0 +1,16 @@
+"""WTForms' own validation messages follow the page's language (Taiwan's Chinese, not Simplified)."""
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.service.conftest import AuthActions
+
+
+def test_required_field_messages_in_traditional_chinese_and_english(
+    app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
+) -> None:
+    auth.login("kinmen-operator")
+    chinese = client.post("/operator/declarations?lang=zh", data={"roc_year": ""}).get_data(as_text=True)
+    assert "该字段" not in chinese and "此欄位是必需的" in chinese
+    english = client.post("/operator/declarations?lang=en", data={"roc_year": ""}).get_data(as_text=True)
+    assert "This field is required." in english
