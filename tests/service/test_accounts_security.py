@@ -113,14 +113,19 @@ def test_the_login_form_is_rate_limited(app: Flask, offices: dict[str, int], sto
             pytest.skip("TEST_REDIS_URL is not set")
         import redis
 
-        redis.Redis.from_url(url).flushdb()
+        with redis.Redis.from_url(url) as connection:
+            connection.flushdb()
         settings = settings.with_overrides(redis_url=url)
     limited = create_app(settings)
     limited.config["WTF_CSRF_ENABLED"] = False
     client = limited.test_client()
-    answers = [
-        client.post("/login", data={"username": f"nobody{i}", "password": "x" * 12}).status_code for i in range(12)
-    ]
+    try:
+        answers = [
+            client.post("/login", data={"username": f"nobody{i}", "password": "x" * 12}).status_code for i in range(12)
+        ]
+    finally:
+        with limited.app_context():
+            db.engine.dispose()  # this second app's pool must not outlive the test
     assert answers[:10] == [401] * 10
     assert answers[10:] == [429, 429]
 
