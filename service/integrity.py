@@ -86,9 +86,26 @@ def _check_signature(problems: list[str], what: str, verifier: Any, data: bytes,
         problems.append(f"{what} does not verify over the stored document")
 
 
+def check_review_records(session: Session) -> list[str]:
+    """Every review event against its salted digest and its `review.recorded` log entry."""
+    from lottery.canonical import canonical_json, digest
+    from service.models import ReviewEvent
+    from service.reviews import log_event_of, record_of
+
+    problems: list[str] = []
+    entries = {row.index: row.entry for row in session.scalars(select(LogEntry))}
+    for event in session.scalars(select(ReviewEvent).order_by(ReviewEvent.id)):
+        name = f"review case {event.case.case_number} event {event.sequence}"
+        if digest(record_of(event)) != event.record_digest:
+            problems.append(f"{name}: the stored record no longer hashes to its logged digest")
+        if entries.get(event.log_index) != canonical_json(log_event_of(event)).decode("utf-8"):
+            problems.append(f"{name}: its log entry {event.log_index} does not record this event")
+    return problems
+
+
 def self_check(session: Session) -> list[str]:
     """Every problem found in the stored history (empty when everything matches)."""
-    problems = verify_log(session) + check_draws(session)
+    problems = verify_log(session) + check_draws(session) + check_review_records(session)
     for extra in EXTRA_CHECKS:
         problems.extend(extra(session))
     return problems

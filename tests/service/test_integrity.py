@@ -29,9 +29,10 @@ def _drop_triggers(app: Flask) -> None:
     from service.triggers import drop_statements_for
 
     with db.engine.begin() as connection:
-        for statement in drop_statements_for(connection.dialect.name):
-            if statement.startswith("DROP TRIGGER"):
-                connection.execute(text(statement))
+        for version in (1, 2):
+            for statement in drop_statements_for(connection.dialect.name, version):
+                if statement.startswith("DROP TRIGGER"):
+                    connection.execute(text(statement))
 
 
 @pytest.mark.parametrize("what", sorted(TAMPERING))
@@ -64,3 +65,17 @@ def test_direct_edits_are_named_by_the_self_check_and_audit_verify(
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert expected in result.output
+
+
+def test_an_edited_review_record_is_named(app: Flask, offices: dict[str, int]) -> None:
+    from tests.service.reviewing import reviewed_draw
+
+    reviewed_draw(app, offices)
+    with app.app_context():
+        assert self_check(db.session) == []
+        db.session.rollback()
+        _drop_triggers(app)
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE review_event SET note = 'nothing to see here' WHERE sequence = 1"))
+        problems = self_check(db.session)
+    assert any("no longer hashes to its logged digest" in problem for problem in problems), problems
