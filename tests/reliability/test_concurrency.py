@@ -87,3 +87,80 @@ def test_twenty_concurrent_draw_attempts_give_one_result(deployment: dict[str, s
     assert statuses[303] == 1, statuses
     assert statuses[409] == ATTEMPTS - 1, statuses
     assert _results(deployment) == (1, 1)
+
+
+def _case_with_reviewer_token(env: dict[str, str]) -> tuple[int, str]:
+    """A completed draw, its cases opened and assigned to a reviewer; returns a case id and the
+    reviewer's API token."""
+    _announced_with_inputs(env, with_beacon=True)
+    with app_context(env) as app:
+        from service import settings_of
+        from service.accounts import create_user, issue_api_token
+        from service.draw_lifecycle import complete
+        from service.extensions import db
+        from service.models import Draw, Office, User
+        from service.reviews import assign, open_cases_for_draw
+
+        settings = settings_of(app)
+        draw = db.session.query(Draw).one()
+        complete(db.session, settings, draw.id)
+        office = db.session.query(Office).one()
+        admin = db.session.query(User).filter_by(username="admin").one()
+        reviewer = create_user(
+            db.session,
+            office=office,
+            username="reviewer",
+            display_name="R",
+            password="reviewer password 1",
+            role="reviewer",
+        )
+        cases = open_cases_for_draw(db.session, settings, draw, admin)
+        assign(db.session, settings, {cases[0].id: reviewer}, admin)
+        token = issue_api_token(db.session, reviewer)
+        db.session.commit()
+        return int(cases[0].id), token
+
+
+def test_concurrent_transitions_on_one_case_are_serialised(deployment: dict[str, str]) -> None:
+    import urllib.error
+    import urllib.request
+
+    prepare_deployment(deployment, draft=False)
+    case_id, token = _case_with_reviewer_token(deployment)
+    outcomes: Counter[int] = Counter()
+    lock = threading.Lock()
+    gate = threading.Barrier(ATTEMPTS)
+
+    def attempt(base: str, number: int) -> None:
+        body = json.dumps({"to_state": "querying", "note": f"attempt {number}"}).encode()
+        request = urllib.request.Request(f"{base}/api/v1/reviews/cases/{case_id}/transitions", data=body, method="POST")
+        request.add_header("Authorization", f"Bearer {token}")
+        request.add_header("Content-Type", "application/json")
+        gate.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        with lock:
+            outcomes[status] += 1
+
+    with running(deployment) as first, running(deployment) as second:
+        threads = [threading.Thread(target=attempt, args=((first, second)[i % 2].base, i)) for i in range(ATTEMPTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert sum(count for status, count in outcomes.items() if status < 300) == 1, outcomes
+    assert set(outcomes) <= {201, 409, 422}, outcomes  # the others are refused: the state has moved on
+    with app_context(deployment):
+        from service.extensions import db
+        from service.integrity import self_check
+        from service.models import ReviewCase, ReviewEvent
+
+        case = db.session.get(ReviewCase, case_id)
+        assert case is not None and case.state == "querying"
+        events = db.session.query(ReviewEvent).filter_by(case_id=case_id).order_by(ReviewEvent.sequence).all()
+        assert [e.sequence for e in events] == list(range(1, len(events) + 1))  # no gap, no duplicate
+        assert [e.to_state for e in events].count("querying") == 1
+        assert self_check(db.session) == []
