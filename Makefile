@@ -1,13 +1,14 @@
 # Sunshine Draw — the two commands of the README, and a few more.
 #   make run    virtualenv, install, migrate SQLite, load the demo year, gunicorn on 127.0.0.1:8000
 #   make test   install the test tools (and Chromium when missing), lint, types, the whole suite
+#   make bench  the benchmarks B1–B5, written to docs/benchmarks.md
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test lint types unit browser-deps demo bench clean translations screenshots
+.PHONY: run test lint types unit browser-deps bench-deps demo bench clean translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,8 +64,22 @@ test: $(VENV)/.dev translations browser-deps lint types
 	../shared/tools/check-vectors $(BIN)/python || [ ! -d ../shared/tools ]
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-bench: $(VENV)/.dev
+# wrk (Debian's) loads the public site in B4, as Chromium runs the browser verifier in B3.
+bench-deps: browser-deps
+	@if ! command -v wrk >/dev/null; then \
+	  echo "installing Debian's wrk for the HTTP benchmark"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+	    || { echo "could not install wrk: benchmark B4 needs it"; exit 1; }; \
+	fi
+
+# B1–B5, each writing its own section of docs/benchmarks.md (about 10 minutes). B5 uses the
+# PostgreSQL server of BENCH_DATABASE_URL or TEST_DATABASE_URL (else postgres@127.0.0.1:5432).
+bench: $(VENV)/.dev translations bench-deps
 	$(BIN)/python benchmarks/draw_engine.py
+	$(BIN)/python benchmarks/verify_bundle.py
+	$(BIN)/python benchmarks/browser_verify.py
+	$(BIN)/python benchmarks/http_load.py
+	$(BIN)/python benchmarks/service_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -268,13 +268,31 @@ def run_draw_from_file(
     (format, order, digest, size, strata, inputs, quotas), or a cut admitted too few, it
     falls back to `run_draw(parse_population(…))`, which gives the refusal, or the answer.
     """
-    slices = min(_usable_cores(), population_data.count(b"\n") // PARALLEL_MIN_LINES)
-    result = (
-        _run_draw_in_slices(population_data, announcement, inputs, drawn_at, slices, verify_bls) if slices > 1 else None
-    )
+    result = draw_in_slices(population_data, announcement, inputs, drawn_at, verify_bls=verify_bls)
     if result is None:
         result = run_draw(parse_population(population_data), announcement, inputs, drawn_at, verify_bls=verify_bls)
     return result
+
+
+def draw_in_slices(
+    population_data: bytes,
+    announcement: Announcement,
+    inputs: DrawInputs,
+    drawn_at: str,
+    *,
+    verify_bls: bool = True,
+) -> dict[str, Any] | None:
+    """The fast half of `run_draw_from_file`: the result, or None to parse and draw in one process.
+
+    A result comes back only when the file is large enough to share among the usable cores
+    and everything checks out: then the file is canonical, its digest, size and strata are the
+    announced ones, and the inputs match the announcement. None says nothing either way
+    (`lottery.bundle` uses this to verify a large bundle without parsing it twice).
+    """
+    slices = min(_usable_cores(), population_data.count(b"\n") // PARALLEL_MIN_LINES)
+    if slices < 2:
+        return None
+    return _run_draw_in_slices(population_data, announcement, inputs, drawn_at, slices, verify_bls)
 
 
 #: Fewest population lines per process for which `run_draw_from_file` splits the work: below

@@ -105,7 +105,12 @@ def serialize_population(entries: Iterable[tuple[str, str]]) -> bytes:
 
     Raises `PopulationError` for a malformed id or stratum, a duplicate id or no entries.
     """
-    pairs = sorted(entries, key=lambda pair: pair[0].encode("utf-8"))
+    pairs = list(entries)
+    data = _serialize_canonical(pairs)
+    if data is not None:
+        return data
+    # Something is wrong: check one pair at a time to say what.
+    pairs.sort(key=lambda pair: pair[0].encode("utf-8"))
     for entry_id, stratum in pairs:
         check_id(entry_id)
         check_stratum(stratum)
@@ -115,6 +120,25 @@ def serialize_population(entries: Iterable[tuple[str, str]]) -> bytes:
     if not pairs:
         raise PopulationError("a population needs at least one entry")
     return "".join(f"{i}\t{s}\n" for i, s in pairs).encode("ascii")
+
+
+def _serialize_canonical(pairs: list[tuple[str, str]]) -> bytes | None:
+    """The file when every pair is well-formed and every id unique; None otherwise.
+
+    Valid ids are ASCII, and ASCII text sorts as its bytes do, so the pairs sort as strings;
+    the file is then checked the way `parse_population` checks it (in C, not per line).
+    """
+    if not pairs:
+        return None
+    try:
+        data = "".join([f"{i}\t{s}\n" for i, s in sorted(pairs)]).encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    fields = read_fields(data)
+    # As many lines as pairs: a field holding a tab or a line feed cannot pass as two lines.
+    if fields is None or len(fields) != 2 * len(pairs) or not ascending(fields[0::2]):
+        return None
+    return data
 
 
 def check_id(entry_id: str) -> str:

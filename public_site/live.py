@@ -8,10 +8,16 @@ against the commitment) → drand → seed → revealing (one selection at a tim
 → done (QR code to the verify page). The drand round and the seed arrive together (the console
 computes the result as soon as the round is recorded), so the display shows the drand scene for
 a few seconds before the seed; see static/stage.js.
+
+Each worker answers `live.json` from memory for `LIVE_SECONDS` (`public_site.cache`), and the
+published announcement and result are parsed once per process (`parsed_document`), so a
+crowd of stage displays costs one small query per worker a few times a second.
 """
 
 import hashlib
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, g, render_template, request, url_for
@@ -19,6 +25,7 @@ from flask_babel import gettext
 
 from lottery.draw import commitment as commitment_of
 from public_site import public_blueprint as bp
+from public_site.cache import LIVE_SECONDS, PAGE_SECONDS, keep_for
 from public_site.documents import published_draw
 from service.access import public
 from service.models import Draw
@@ -29,7 +36,7 @@ def live_step(draw: Draw) -> str:
     """Where the live draw stands, as the stage display names its scenes."""
     if draw.status == "abandoned":
         return "abandoned"
-    if draw.result is not None:
+    if draw.result_digest is not None:
         if draw.revealed_count >= _total(draw):
             return "done"
         return "revealing" if draw.revealed_count > 0 else "seed"
@@ -44,8 +51,35 @@ def live_step(draw: Draw) -> str:
     return "waiting"
 
 
+#: Parsed published documents by digest (the same digest is the same document, in any app).
+_PARSED: dict[str, Any] = {}
+_PARSED_KEPT = 16
+_parsed_lock = threading.Lock()
+
+
+def parsed_document(digest: str | None, load: Callable[[], bytes | None]) -> Any:
+    """The parsed JSON of a published document, parsed once per process; None without one.
+
+    The object is shared by every request: read it, never change it.
+    """
+    if digest is None:
+        return None
+    document = _PARSED.get(digest)
+    if document is None:
+        data = load()
+        if data is None:
+            return None
+        document = json.loads(data)
+        with _parsed_lock:
+            while len(_PARSED) >= _PARSED_KEPT:
+                _PARSED.pop(next(iter(_PARSED)))
+            _PARSED[digest] = document
+    return document
+
+
 def _result(draw: Draw) -> dict[str, Any] | None:
-    return json.loads(draw.result) if draw.result else None
+    result: dict[str, Any] | None = parsed_document(draw.result_digest, lambda: draw.result)
+    return result
 
 
 def _total(draw: Draw) -> int:
@@ -55,7 +89,7 @@ def _total(draw: Draw) -> int:
 
 def live_state(draw: Draw) -> dict[str, Any]:
     """The public state of a draw for the stage display."""
-    announcement = json.loads(draw.announcement or b"{}")
+    announcement = parsed_document(draw.announcement_digest, lambda: draw.announcement) or {}
     result = _result(draw)
     revealed: list[dict[str, Any]] = []
     if result:
@@ -109,10 +143,12 @@ def _checks(draw: Draw) -> dict[str, bool | None]:
 @public
 def live_json(draw_id: str) -> Response:
     """The stage display's state (ETag; 304 while nothing changed)."""
-    body = json.dumps(live_state(published_draw(draw_id)), ensure_ascii=False, sort_keys=True).encode("utf-8")
+    draw = published_draw(draw_id, result=False)
+    body = json.dumps(live_state(draw), ensure_ascii=False, sort_keys=True).encode("utf-8")
     response = Response(body, mimetype="application/json")
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     response.headers["Cache-Control"] = "no-cache"
+    keep_for(LIVE_SECONDS)
     return response.make_conditional(request)
 
 
@@ -121,8 +157,9 @@ def live_json(draw_id: str) -> Response:
 def live(draw_id: str) -> str:
     """The full-screen stage display (an OBS browser source may frame it)."""
     g.allow_framing = True
-    draw = published_draw(draw_id)
+    draw = published_draw(draw_id, result=False)
     state = live_state(draw)
+    keep_for(PAGE_SECONDS)
     return render_template(
         "public/live.html",
         draw=draw,

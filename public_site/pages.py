@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from lottery.drand import round_time
 from public_site import public_blueprint as bp
+from public_site.cache import PAGE_SECONDS, keep_for
 from public_site.chart import ChartStage, build_chart
 from public_site.documents import published_draw
 from service.access import public
@@ -277,6 +278,7 @@ def home() -> Any:
 def draw_page(draw_id: str) -> Any:
     """One draw explained in plain words; after the draw, its selections and ticket chart."""
     draw = published_draw(draw_id)
+    keep_for(PAGE_SECONDS)
     facts = draw_facts(draw)
     result = facts["result"]
     people: dict[str, dict[str, str]] = {}
@@ -304,6 +306,7 @@ def draw_page(draw_id: str) -> Any:
 def verify_page(draw_id: str) -> Any:
     """Verification in the citizen's own browser: the bundle is recomputed in JavaScript."""
     draw = published_draw(draw_id)
+    keep_for(PAGE_SECONDS)
     keys = db.session.scalars(select(SigningKey.vkey).order_by(SigningKey.created_at)).all()
     return render_template(
         "public/verify.html",

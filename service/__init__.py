@@ -11,6 +11,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     Refuses to start when an endpoint lacks an access rule (see `service.access`).
     """
     from public_site import public_blueprint
+    from public_site.cache import install as install_response_cache
     from service import database, i18n, web
     from service.access import check_access_rules
     from service.api import api_blueprint
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     i18n.register(app)
     register_commands(app)
     check_access_rules(app)
+    install_response_cache(app)
     with app.app_context():
         # gunicorn --preload forks after this: no connection may be shared across workers.
         db.engine.dispose()

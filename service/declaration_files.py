@@ -23,14 +23,15 @@ import calendar
 import codecs
 import csv
 import io
+import operator
 import re
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
     "COLUMN_LABELS",
@@ -42,6 +43,7 @@ __all__ = [
     "STRATUM_PATTERN",
     "CellValueError",
     "Declarant",
+    "DeclarationList",
     "Filing",
     "Merge",
     "ParsedFile",
@@ -53,6 +55,7 @@ __all__ = [
     "parse_declaration_type",
     "parse_national_id",
     "parse_roc_year",
+    "read_declaration_file",
 ]
 
 #: Declaration types: code -> (zh-TW label, English label). Names follow the Act, Arts. 2-3 and 7.
@@ -268,12 +271,17 @@ _ID_PATTERN = re.compile(r"[A-Z][1289A-D][0-9]{8}")
 _ID_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 1, 1)
 
 
+_ID_DIGIT_WEIGHTS = _ID_WEIGHTS[1:]
+#: The eight digits are summed from their ASCII codes: this much too much, since "0" is 48.
+_ID_DIGITS_OFFSET = ord("0") * sum(_ID_DIGIT_WEIGHTS)
+
+
 def _national_id_checksum_ok(national_id: str) -> bool:
     first = _ID_LETTER_VALUES[national_id[0]]
     second = national_id[1]
-    digits = [int(second) if second.isdigit() else _ID_LETTER_VALUES[second] % 10]
-    digits.extend(int(ch) for ch in national_id[2:])
-    total = first // 10 + (first % 10) * 9 + sum(d * w for d, w in zip(digits, _ID_WEIGHTS, strict=True))
+    total = first // 10 + (first % 10) * 9
+    total += _ID_WEIGHTS[0] * (int(second) if second.isdigit() else _ID_LETTER_VALUES[second] % 10)
+    total += sum(map(operator.mul, national_id[2:].encode("ascii"), _ID_DIGIT_WEIGHTS)) - _ID_DIGITS_OFFSET
     return total % 10 == 0
 
 
@@ -286,7 +294,9 @@ def parse_national_id(value: object) -> str:
     Full-width characters and surrounding spaces are tolerated. Raises `CellValueError`; its
     messages show the number only masked.
     """
-    text = unicodedata.normalize("NFKC", _cell_text(value)).strip().upper()
+    text = _cell_text(value)
+    # NFKC leaves ASCII as it is: only full-width or other non-ASCII text needs normalising.
+    text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip().upper()
     if not text:
         raise CellValueError("不可空白", "must not be empty")
     if not _ID_PATTERN.fullmatch(text):
@@ -403,21 +413,24 @@ _GREGORIAN_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 
 
 def _make_date(year: int, month: int, day: int, original: str) -> date:
-    shown = _shown(original)
     if not 1912 <= year <= 1911 + 200:
+        shown = _shown(original)
         raise CellValueError(f"日期「{shown}」的年份不合理", f'date "{shown}": the year is out of range')
     if not 1 <= month <= 12:
+        shown = _shown(original)
         raise CellValueError(
             f"日期「{shown}」不存在：沒有 {month} 月", f'impossible date "{shown}": there is no month {month}'
         )
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
+        shown = _shown(original)
         raise CellValueError(
             f"日期「{shown}」不存在：民國 {year - ROC_OFFSET} 年 {month} 月只有 {last} 天",
             f'impossible date "{shown}": {calendar.month_name[month]} {year} has {last} days',
         )
     result = date(year, month, day)
     if result < EARLIEST_DECLARATION:
+        shown = _shown(original)
         raise CellValueError(
             f"日期「{shown}」早於公職人員財產申報法施行（民國 82 年），請檢查年份",
             f'date "{shown}" is before the Act took effect (1993, ROC 82); check the year',
@@ -616,6 +629,20 @@ def _decode_csv(data: bytes) -> tuple[str, str, set[int]]:
     return "".join(line.decode(codec, errors="replace") for line in lines), encoding, bad
 
 
+def _decodes(data: bytes, start: int, codec: str) -> bool:
+    """True when `data[start:]` decodes as `codec`; decoded a megabyte at a time and thrown away."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    view = memoryview(data)
+    step = 1 << 20
+    try:
+        for at in range(start, len(data), step):
+            decoder.decode(view[at : at + step])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _csv_source(data: bytes, max_columns: int) -> _RowSource:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise _FileRefused(
@@ -623,22 +650,41 @@ def _csv_source(data: bytes, max_columns: int) -> _RowSource:
             "檔案是 UTF-16（Excel 的「Unicode 文字」）；請另存為「CSV UTF-8（逗號分隔）」",
             'the file is UTF-16 (Excel\'s "Unicode Text"); save it as "CSV UTF-8 (Comma delimited)"',
         )
-    text, encoding, bad_lines = _decode_csv(data)
-    first_line = next((line for line in text[:65536].splitlines() if line.strip()), "")
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    candidates = ("utf-8-sig",) if start else ("utf-8", "cp950")
+    encoding = next((name for name in candidates if _decodes(data, start, name.removesuffix("-sig"))), None)
+    lines: Iterable[str]
+    if encoding is not None:
+        # A file that decodes is read line by line straight from its bytes: a million rows never
+        # exist as one decoded text (nor as its copy in a StringIO).
+        codec = encoding.removesuffix("-sig")
+        stream = io.BytesIO(data)
+        stream.seek(start)
+        lines = io.TextIOWrapper(stream, encoding=codec, newline="")
+        head = data[start : start + 65536].decode(codec, errors="ignore")
+        total = data.count(b"\n", start) or data.count(b"\r", start)
+        ends_open = len(data) > start and data[-1:] not in (b"\r", b"\n")
+        bad_lines: set[int] = set()
+    else:
+        text, encoding, bad_lines = _decode_csv(data)
+        lines = io.StringIO(text, newline="")
+        head = text[:65536]
+        total = text.count("\n") or text.count("\r")
+        ends_open = bool(text) and text[-1] not in "\r\n"
+    first_line = next((line for line in head.splitlines() if line.strip()), "")
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    total = text.count("\n") or text.count("\r")
-    if text and text[-1] not in "\r\n":
+    if ends_open:
         total += 1
-    return _RowSource(_csv_rows(text, delimiter, bad_lines, max_columns), total, encoding)
+    return _RowSource(_csv_rows(lines, delimiter, bad_lines, max_columns), total, encoding)
 
 
-def _csv_rows(text: str, delimiter: str, bad_lines: set[int], max_columns: int) -> _Rows:
+def _csv_rows(source: Iterable[str], delimiter: str, bad_lines: set[int], max_columns: int) -> _Rows:
     flags: dict[int, _RowFlag] = dict.fromkeys(bad_lines, _UNDECODABLE)
 
     def lines() -> Iterator[str]:
         # A line with more delimiters than the column limit is not handed to the csv module,
         # which would build a list of every field: a 50 MB line of commas is 50 million of them.
-        for number, line in enumerate(io.StringIO(text, newline=""), 1):
+        for number, line in enumerate(source, 1):
             delimiters = line.count(delimiter)
             if delimiters >= max_columns:
                 flags.setdefault(number, _RowFlag("wide", delimiters + 1))
@@ -909,6 +955,61 @@ def _read_row(row: int, cells: Sequence[object], header: _Header, problems: _Pro
     return _Row(row, name, national_id, agency, title, declaration_type, declared_on, year)
 
 
+#: How many different values of one column a `_RowReader` remembers.
+_REMEMBERED_VALUES = 65536
+
+
+class _RowReader:
+    """`_read_row` for every row under one header, remembering values it has already checked.
+
+    A year's list repeats the same few agencies, titles, declaration types, dates and years
+    on every row; each distinct text is checked once and its result shared, which saves the
+    time of checking it again and the memory of a copy per row. A row with any refused cell
+    is read again by `_read_row`, which names every problem in it.
+    """
+
+    def __init__(self, header: _Header, problems: _Problems) -> None:
+        self.header = header
+        self.problems = problems
+        index = header.index
+        self.columns = tuple(
+            index[c] for c in ("name", "national_id", "agency", "title", "declaration_type", "declared_on", "year")
+        )
+        self.agencies: dict[str, str] = {}
+        self.titles: dict[str, str] = {}
+        self.types: dict[str, str] = {}
+        self.dates: dict[str, date] = {}
+        self.years: dict[str, int] = {}
+
+    def read(self, row: int, cells: Sequence[object]) -> _Row | None:
+        """The row's values, or None when a cell is refused (the problems are recorded)."""
+        width = len(cells)
+        name_at, id_at, agency_at, title_at, type_at, date_at, year_at = self.columns
+        try:
+            name = _parse_name(cells[name_at] if name_at < width else None)
+            national_id = parse_national_id(cells[id_at] if id_at < width else None)
+            agency = _remembered(self.agencies, cells[agency_at] if agency_at < width else None, _parse_agency)
+            title = _remembered(self.titles, cells[title_at] if title_at < width else None, _parse_title)
+            kind = _remembered(self.types, cells[type_at] if type_at < width else None, parse_declaration_type)
+            declared_on = _remembered(self.dates, cells[date_at] if date_at < width else None, parse_declaration_date)
+            year = _remembered(self.years, cells[year_at] if year_at < width else None, parse_roc_year)
+        except CellValueError:
+            return _read_row(row, cells, self.header, self.problems)
+        return _Row(row, name, national_id, agency, title, kind, declared_on, year)
+
+
+def _remembered(memory: dict[str, _Value], value: object, parse: Callable[[object], _Value]) -> _Value:
+    """`parse(value)`, remembered for text values (a refusal is not remembered: it raises again)."""
+    if type(value) is not str:
+        return parse(value)
+    found = memory.get(value)
+    if found is None:
+        found = parse(value)
+        if len(memory) < _REMEMBERED_VALUES:
+            memory[value] = found
+    return found
+
+
 # Which filing a merged declarant keeps: a regular filing first (it is the one the annual review
 # is about), then any other filing, then corrections and supplements (they amend another
 # filing); within a rank the earliest date, then the first row.
@@ -923,8 +1024,73 @@ def _name_key(name: str) -> str:
     return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
-def _refused(problem: Problem) -> ParsedFile:
-    return ParsedFile([], [problem], [], 0, "unknown")
+def _refused(problem: Problem) -> "DeclarationList":
+    return DeclarationList([problem], [], 0, "unknown", frozenset(), {}, {}, {})
+
+
+@dataclass(frozen=True)
+class DeclarationList:
+    """What `read_declaration_file` found: `ParsedFile` with the declarants made on demand.
+
+    A national agency's year may list a million people: `declarants()` makes them one at a time,
+    in order of first row, so a caller that stores them never holds them all. When `problems` is
+    non-empty there are no declarants, no merges and no years; else `years` holds every year the
+    declarants' rows name.
+    """
+
+    problems: list[Problem]
+    merges: list[Merge]
+    rows_read: int
+    encoding: str
+    years: frozenset[int]
+    strata: Mapping[str, str] = field(repr=False)
+    #: National ID → its first row, in row order; and, for an ID on several rows, all of them.
+    first_rows: Mapping[str, "_Row"] = field(repr=False)
+    merged_rows: Mapping[str, list["_Row"]] = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when the file was accepted."""
+        return not self.problems
+
+    @property
+    def declarant_count(self) -> int:
+        """How many declarants (national IDs) the file holds."""
+        return len(self.first_rows)
+
+    def declarants(self) -> Iterator[Declarant]:
+        """Every declarant, one per national ID, in order of first row."""
+        for *values, filings in self.declarant_values():
+            yield Declarant(*values, filings=tuple(Filing(*filing) for filing in filings))  # type: ignore[arg-type]
+
+    def declarant_values(self, order: Iterable[str] | None = None) -> Iterator[tuple[Any, ...]]:
+        """`declarants()` as plain tuples in `Declarant`'s field order, each filing a tuple in
+        `Filing`'s: what storing a million declarants needs, without a million objects.
+
+        In order of first row, or in `order`, a sequence of the file's national IDs.
+        """
+        labels = {code: zh for code, (zh, _) in DECLARATION_TYPES.items()}
+        strata = self.strata
+        first_rows = self.first_rows
+        merged = self.merged_rows
+        for national_id in first_rows if order is None else order:
+            first = first_rows[national_id]
+            rows = merged.get(national_id)
+            kept = first if rows is None else min(rows, key=_kept_filing_key)
+            kind = kept.declaration_type
+            yield (
+                first.row,
+                kept.name,
+                national_id,
+                kept.agency,
+                kept.title,
+                kind,
+                labels[kind],
+                strata[kind],
+                kept.declared_on,
+                kept.year,
+                tuple((f.row, f.declaration_type, labels[f.declaration_type], f.declared_on) for f in rows or (first,)),
+            )
 
 
 def parse_declaration_file(
@@ -953,6 +1119,37 @@ def parse_declaration_file(
     supplement, else its earliest correction or supplement (ties: the first row). Rows with one
     ID but different names are refused (a typing error in an ID would otherwise drop a person
     from the draw), as is a row whose year differs from the file's.
+
+    `read_declaration_file` reads the same way and makes the declarants on demand.
+    """
+    found = read_declaration_file(
+        data,
+        filename,
+        strata=strata,
+        progress=progress,
+        max_bytes=max_bytes,
+        max_columns=max_columns,
+        max_uncompressed_bytes=max_uncompressed_bytes,
+        max_problems=max_problems,
+    )
+    return ParsedFile(list(found.declarants()), found.problems, found.merges, found.rows_read, found.encoding)
+
+
+def read_declaration_file(
+    data: bytes,
+    filename: str,
+    *,
+    strata: Mapping[str, str] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    max_bytes: int = 50 * 1024 * 1024,
+    max_columns: int = MAX_COLUMNS,
+    max_uncompressed_bytes: int = MAX_XLSX_UNCOMPRESSED_BYTES,
+    max_problems: int = MAX_PROBLEMS,
+) -> DeclarationList:
+    """`parse_declaration_file`, with the declarants made on demand (see `DeclarationList`).
+
+    The CSV is read line by line from its bytes; each row is kept only as a tuple of its checked
+    values, which share the texts and dates they have in common with other rows.
     """
     chosen_strata = check_strata(DEFAULT_STRATA if strata is None else strata)
     if not data:
@@ -973,6 +1170,7 @@ def parse_declaration_file(
 
     problems = _Problems(max_problems)
     header: _Header | None = None
+    reader: _RowReader | None = None
     rows_before_header = 0
     valid: list[_Row] = []
     rows_read = 0
@@ -1001,7 +1199,7 @@ def parse_declaration_file(
                 )
             elif _is_empty(cells):
                 continue
-            elif header is None:
+            elif reader is None:
                 problems_before = len(problems.items)
                 header = _find_header(row, cells, problems)
                 if header is None:
@@ -1010,9 +1208,11 @@ def parse_declaration_file(
                         break
                 elif len(problems.items) > problems_before:
                     break  # a column is missing or doubled: the rows cannot be read
+                else:
+                    reader = _RowReader(header, problems)
                 continue
             else:
-                parsed = _read_row(row, cells, header, problems)
+                parsed = reader.read(row, cells)
                 if parsed is not None:
                     valid.append(parsed)
             if header is not None:
@@ -1033,52 +1233,35 @@ def parse_declaration_file(
             f"no header row in the first {HEADER_SEARCH_ROWS} non-empty rows (expected columns: "
             f"{', '.join(label for _, label in COLUMN_LABELS.values())})",
         )
-        return ParsedFile([], problems.finish(), [], rows_read, source.encoding)
+        return DeclarationList(problems.finish(), [], rows_read, source.encoding, frozenset(), {}, {}, {})
     if not rows_read and not problems:
         problems.add(None, None, "標題列之下沒有任何申報資料", "there are no declarations under the header row")
 
-    groups = _check_rows(valid, header, chosen_strata, problems)
+    first_rows, merged_rows = _check_rows(valid, header, chosen_strata, problems)
     if problems:
-        return ParsedFile([], problems.finish(), [], rows_read, source.encoding)
-
-    declarants: list[Declarant] = []
-    merges: list[Merge] = []
-    for national_id, filings in groups.items():
-        kept = min(filings, key=_kept_filing_key)
-        if len(filings) > 1:
-            merges.append(Merge(mask_national_id(national_id), tuple(f.row for f in filings), kept.row))
-        label = DECLARATION_TYPES[kept.declaration_type][0]
-        declarants.append(
-            Declarant(
-                row=filings[0].row,
-                name=kept.name,
-                national_id=national_id,
-                agency=kept.agency,
-                title=kept.title,
-                declaration_type=kept.declaration_type,
-                type_label=label,
-                stratum=chosen_strata[kept.declaration_type],
-                declared_on=kept.declared_on,
-                year=kept.year,
-                filings=tuple(
-                    Filing(f.row, f.declaration_type, DECLARATION_TYPES[f.declaration_type][0], f.declared_on)
-                    for f in filings
-                ),
-            )
-        )
-    return ParsedFile(declarants, [], merges, rows_read, source.encoding)
+        return DeclarationList(problems.finish(), [], rows_read, source.encoding, frozenset(), {}, {}, {})
+    years = frozenset(r.year for r in valid)
+    del valid
+    merges = [
+        Merge(mask_national_id(national_id), tuple(f.row for f in rows), min(rows, key=_kept_filing_key).row)
+        for national_id, rows in merged_rows.items()
+    ]
+    merges.sort(key=lambda merge: merge.rows[0])
+    return DeclarationList([], merges, rows_read, source.encoding, years, chosen_strata, first_rows, merged_rows)
 
 
 def _check_rows(
     valid: list[_Row], header: _Header, strata: Mapping[str, str], problems: _Problems
-) -> dict[str, list[_Row]]:
+) -> tuple[dict[str, _Row], dict[str, list[_Row]]]:
     """Checks across rows: one year per file, a stratum for every type, one name per ID.
 
-    Returns the valid rows grouped by national ID, in order of first row.
+    Returns each national ID's first row (in row order) and, for the IDs on several rows, all
+    their rows; one list per ID only where there is more than one row.
     """
     years = Counter(r.year for r in valid)
     file_year, year_rows = years.most_common(1)[0] if years else (0, 0)
-    groups: dict[str, list[_Row]] = {}
+    first_rows: dict[str, _Row] = {}
+    merged_rows: dict[str, list[_Row]] = {}
     for r in valid:
         if r.year != file_year:
             where_zh, where_en = header.where("year")
@@ -1098,16 +1281,17 @@ def _check_rows(
                 f"{where_zh}：抽籤規則沒有為「{label_zh}」指定分層",
                 f"{where_en}: the draw rule gives no stratum to {label_en} declarations",
             )
-        same_person = groups.setdefault(r.national_id, [])
-        if same_person and _name_key(same_person[0].name) != _name_key(r.name):
-            first = same_person[0].row
+        first = first_rows.setdefault(r.national_id, r)
+        if first is r:
+            continue
+        if _name_key(first.name) != _name_key(r.name):
             masked = mask_national_id(r.national_id)
             where_zh, where_en = header.where("name")
             problems.add(
                 r.row,
                 "name",
-                f"{where_zh}：身分證字號（{masked}）與第 {first} 列相同，姓名卻不同；請核對身分證字號",
-                f"{where_en}: same national ID ({masked}) as row {first} but a different name; check the ID",
+                f"{where_zh}：身分證字號（{masked}）與第 {first.row} 列相同，姓名卻不同；請核對身分證字號",
+                f"{where_en}: same national ID ({masked}) as row {first.row} but a different name; check the ID",
             )
-        same_person.append(r)
-    return groups
+        merged_rows.setdefault(r.national_id, [first]).append(r)
+    return first_rows, merged_rows

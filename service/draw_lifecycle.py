@@ -14,12 +14,12 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from lottery.announcement import build_announcement, parse_announcement
 from lottery.canonical import canonical_json, digest
 from lottery.drand import Beacon
-from lottery.draw import DrawInputs, check_dice, run_draw
+from lottery.draw import DrawInputs, check_dice, run_draw_from_file
 from lottery.errors import ProtocolError
 from lottery.population import parse_population
 from lottery.signing import sign_document
@@ -60,8 +60,14 @@ class AlreadyDone(DrawLifecycleError):
 
 def lock_draw(session: Session, draw_pk: int) -> Draw:
     """Reload the draw row under a write lock for the rest of the transaction."""
+    # The frozen population and the result (tens of MB for a million entries) are read only by
+    # the steps that use them.
     draw = session.scalar(
-        select(Draw).where(Draw.id == draw_pk).with_for_update().execution_options(populate_existing=True)
+        select(Draw)
+        .where(Draw.id == draw_pk)
+        .options(defer(Draw.population_tsv), defer(Draw.result))
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if draw is None:
         raise DrawLifecycleError(_l("This draw no longer exists."))
@@ -255,8 +261,10 @@ def compute_result(draw: Draw) -> dict[str, Any]:
     if draw.population_tsv is None or draw.announcement is None or draw.drawn_at is None:
         raise DrawLifecycleError(_l("Not every input has been recorded yet."))
     announcement = parse_announcement(parse_json(draw.announcement))
-    return run_draw(
-        parse_population(draw.population_tsv),
+    # From the file's bytes: a large population is read and hashed in slices, in parallel
+    # where this process may fork (not in a threaded server worker; see lottery.draw).
+    return run_draw_from_file(
+        draw.population_tsv,
         announcement,
         inputs_of(draw),
         format_timestamp(draw.drawn_at),

@@ -132,7 +132,8 @@ class DeclarationUpload(db.Model):  # type: ignore[name-defined,misc]
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
     roc_year: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str] = mapped_column(String(255))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The file as uploaded (a million rows is ~75 MB): loaded only when asked for.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64))
     #: parsing → invalid | ready → importing → imported; or discarded; failed if a job died.
     status: Mapped[str] = mapped_column(String(16), default="parsing")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from lottery import draw
 from lottery.bundle import FAIL, MAX_MEMBER_BYTES, OPTIONAL, PASS, REQUIRED, SKIP, Report, read_bundle, verify_bundle
 from lottery.canonical import canonical_json
 from lottery.cli import main
@@ -370,6 +371,34 @@ def test_each_single_change_is_caught(
         assert set(failed(report)) == expected
     else:
         assert expected <= set(failed(report))
+
+
+def _unchanged(bundle: DrawBundle) -> None:
+    del bundle
+
+
+@pytest.mark.parametrize("change", [_unchanged, *(c[1] for c in CHANGES)], ids=["unchanged", *(c[0] for c in CHANGES)])
+def test_a_large_bundle_read_in_slices_gets_the_same_report(
+    bundle: DrawBundle, change: Callable[[DrawBundle], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large population is recomputed from its bytes in parallel slices when everything is as
+    # announced; the report must not tell the two paths apart, whatever is wrong with the bundle.
+    change(bundle)
+    one_process = verify_bundle(bundle.files, check_bls=False).checks
+    monkeypatch.setattr(draw, "PARALLEL_MIN_LINES", 1)
+    monkeypatch.setattr(draw, "_usable_cores", lambda: 3)
+    answered: list[bool] = []
+    original = draw._run_draw_in_slices
+
+    def recording(*args: object) -> object:
+        result = original(*args)  # type: ignore[arg-type]
+        answered.append(result is not None)
+        return result
+
+    monkeypatch.setattr(draw, "_run_draw_in_slices", recording)
+    assert verify_bundle(bundle.files, check_bls=False).checks == one_process
+    if change is _unchanged:
+        assert answered == [True]  # the honest bundle was recomputed in slices
 
 
 def test_a_swapped_pick_names_the_rank_that_differs(bundle: DrawBundle) -> None:

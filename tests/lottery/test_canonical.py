@@ -3,6 +3,9 @@
 import hashlib
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lottery.canonical import canonical_json, digest, load_canonical, load_json
 from lottery.errors import ProtocolError
@@ -62,3 +65,42 @@ def test_load_json_refusals(data: bytes, message: str) -> None:
 
 def test_load_json_accepts_any_spelling() -> None:
     assert load_json(b'{ "b" : 1,\n "a" : [ 2 ] }\n', "inputs") == {"a": [2], "b": 1}
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text(st.characters(codec="utf-8")),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(st.characters(codec="utf-8")), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON)
+def test_the_fast_encoder_writes_exactly_the_reference_bytes(document: object) -> None:
+    # Any key (non-ASCII ones go to the reference encoder) and any string a document may hold.
+    assert canonical_json(document) == rfc8785.dumps(document)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{"a": 2**53}, {"\U0001f600": 1, "\ue000": 2}, ["\ud800"], {1: "x"}, (1, [2, (3,)])],
+    ids=["big-integer", "utf16-order", "lone-surrogate", "integer-key", "tuples"],
+)
+def test_documents_outside_the_fast_path_behave_as_the_reference_says(document: object) -> None:
+    try:
+        expected = rfc8785.dumps(document)
+    except Exception as refusal:  # the reference refuses: so do we, in its words
+        with pytest.raises(type(refusal)):
+            canonical_json(document)
+    else:
+        assert canonical_json(document) == expected
+
+
+def test_a_float_inside_a_tuple_or_under_an_odd_key_is_refused_too() -> None:
+    with pytest.raises(ProtocolError, match="floats"):
+        canonical_json({"é": (1, 2.5)})

@@ -86,6 +86,9 @@ def test_refusals_name_the_line_and_the_reason(data: bytes, message: str) -> Non
         ([("114 0001", "regular")], "id '114 0001' is not valid"),
         ([("114-0001", "Regular")], "stratum 'Regular' is not valid"),
         ([("１１４", "regular")], "id '１１４' is not valid"),
+        # A field hiding a line break would read as two well-formed lines.
+        ([("114-0001", "regular\n114-0002\tregular")], "stratum .* is not valid"),
+        ([("114-0001\tregular\n114-0000", "regular")], "id .* is not valid"),
     ],
 )
 def test_serialize_refuses(entries: list[tuple[str, str]], message: str) -> None:

@@ -43,3 +43,10 @@ def test_every_merkle_vector_agrees_with_python() -> None:
     assert len(outcomes) > 50
     wrong = [o for o in outcomes if o["valid"] is o["wantErr"]]
     assert wrong == []
+
+
+def test_the_synchronous_sha256_agrees_with_webcrypto_on_every_length() -> None:
+    completed = subprocess.run(["node", str(HERE / "node_sha256.mjs")], capture_output=True, timeout=120, check=True)
+    outcome = json.loads(completed.stdout)
+    assert outcome["wrong"] == []
+    assert outcome["checked"] > 10_000

@@ -1,5 +1,8 @@
 // Bytes, text and hashes for the in-browser verifier (also runs in Node 20+ for tests).
-// SHA-256 comes from WebCrypto (crypto.subtle), which browsers offer on https:// and localhost.
+// SHA-256 comes from WebCrypto (crypto.subtle), which browsers offer on https:// and localhost;
+// short inputs are hashed by sha256.js, without a promise.
+
+import { sha256Sync } from "./sha256.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -86,9 +89,13 @@ function subtle() {
   return s;
 }
 
+/** Inputs shorter than this are hashed in JavaScript: a WebCrypto call costs more than the hash. */
+const SMALL = 4096;
+
 /** SHA-256 of bytes (or of a string's UTF-8), as bytes. */
 export async function sha256(data) {
   const bytes = typeof data === "string" ? utf8(data) : data;
+  if (bytes.length < SMALL) return sha256Sync(bytes);
   return new Uint8Array(await subtle().digest("SHA-256", bytes));
 }
 

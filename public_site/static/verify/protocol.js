@@ -2,8 +2,9 @@
 // commitment, seed, tickets, selection and the result document. It mirrors lottery/ in
 // Python and must agree with it byte for byte on every vector in tests/vectors/draw.
 
-import { concat, fromHex, sha256, sha256Hex, toHex, utf8 } from "./bytes.js";
+import { fromHex, sha256Hex, toHex, utf8 } from "./bytes.js";
 import { canonicalBytes } from "./jcs.js";
+import { TicketHasher } from "./sha256.js";
 
 export const PROTOCOL = "sunshine-draw/1";
 export const POOLED = "*";
@@ -25,20 +26,93 @@ export function compareAscii(a, b) {
 }
 
 /**
- * Parse population.tsv bytes (SPEC §2). Returns {ids, strata, digest, size, counts}.
- * Refuses a file that is not exactly canonical.
+ * Parse population.tsv bytes (SPEC §2). Returns {ids, strata, digest, size, counts, bytes, starts}:
+ * `bytes` is the file and `starts[i]` the offset of line i, so the tickets hash each id where it
+ * lies in the file, without encoding a string per entry. Refuses a file that is not exactly canonical.
  */
 export async function parsePopulation(bytes) {
+  const parsed = readLines(bytes) ?? readLinesSaying(bytes);
+  return { ...parsed, size: parsed.ids.length, digest: await sha256Hex(bytes) };
+}
+
+// Byte classes of SPEC §2: bit 1 may start an id, bit 2 may continue one, bit 4 may start a
+// stratum, bit 8 may continue one.
+const CLASSES = new Uint8Array(256);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z0-9]/.test(ch)) CLASSES[c] |= 1 | 2;
+  if (/[._-]/.test(ch)) CLASSES[c] |= 2;
+  if (/[a-z0-9]/.test(ch)) CLASSES[c] |= 4 | 8;
+  if (ch === "-") CLASSES[c] |= 8;
+}
+
+/**
+ * The lines of a canonical file in one pass over its bytes, one string per id and one per
+ * distinct stratum; null as soon as anything is not canonical (`readLinesSaying` says what).
+ */
+function readLines(bytes) {
+  const n = bytes.length;
+  if (!n || bytes[n - 1] !== 10) return null;
+  let lines = 0;
+  for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) lines++;
+  const text = new TextDecoder("ascii").decode(bytes);
+  const ids = new Array(lines);
+  const strata = new Array(lines);
+  const starts = new Int32Array(lines);
+  const counts = Object.create(null);
+  // Each distinct stratum once: its text, and where its bytes first appear (a handful at most).
+  const names = [];
+  const froms = [];
+  let at = 0;
+  for (let line = 0; line < lines; line++) {
+    const start = at;
+    if (!(CLASSES[bytes[at++]] & 1)) return null;
+    while (CLASSES[bytes[at]] & 2) at++;
+    if (bytes[at] !== 9 || at - start > 64) return null;
+    const tab = at++;
+    if (!(CLASSES[bytes[at++]] & 4)) return null;
+    while (CLASSES[bytes[at]] & 8) at++;
+    const length = at - tab - 1;
+    if (bytes[at] !== 10 || length > 32) return null;
+    const id = text.slice(start, tab);
+    if (line > 0 && !(ids[line - 1] < id)) return null;
+    let stratum = null;
+    for (let k = 0; k < names.length && stratum === null; k++) {
+      const from = froms[k];
+      if (names[k].length !== length) continue;
+      let same = true;
+      for (let b = 0; b < length && same; b++) same = bytes[from + b] === bytes[tab + 1 + b];
+      if (same) stratum = names[k];
+    }
+    if (stratum === null) {
+      stratum = text.slice(tab + 1, at);
+      names.push(stratum);
+      froms.push(tab + 1);
+      counts[stratum] = 0;
+    }
+    ids[line] = id;
+    strata[line] = stratum;
+    starts[line] = start;
+    counts[stratum]++;
+    at++;
+  }
+  return { ids, strata, counts, bytes, starts };
+}
+
+/** `readLines` one line at a time, refusing the first thing that is not canonical and saying why. */
+function readLinesSaying(bytes) {
   if (!bytes.length) throw new ProtocolError("population file is empty: at least one entry is required");
-  for (const b of bytes) {
-    if (b > 127) throw new ProtocolError("population file is not canonical: it has a byte outside ASCII");
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] > 127) throw new ProtocolError("population file is not canonical: it has a byte outside ASCII");
   }
   const text = new TextDecoder("ascii").decode(bytes);
   if (!text.endsWith("\n")) throw new ProtocolError("population file is not canonical: the last line does not end with a newline");
   const lines = text.slice(0, -1).split("\n");
   const ids = new Array(lines.length);
   const strata = new Array(lines.length);
-  const counts = {};
+  const starts = new Int32Array(lines.length);
+  const counts = Object.create(null);
+  let start = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     const tab = line.indexOf("\t");
@@ -53,9 +127,11 @@ export async function parsePopulation(bytes) {
     }
     ids[i] = id;
     strata[i] = stratum;
+    starts[i] = start;
+    start += line.length + 1;
     counts[stratum] = (counts[stratum] || 0) + 1;
   }
-  return { ids, strata, counts, size: ids.length, digest: await sha256Hex(bytes) };
+  return { ids, strata, counts, bytes, starts };
 }
 
 function isCount(v) {
@@ -242,58 +318,137 @@ export async function ticket(seed, stage, id) {
   return sha256Hex(`${seed} ${stage} ${id}`);
 }
 
-/** Tickets (hex) for many ids, computed in parallel batches. */
-export async function tickets(seed, stage, ids) {
-  const prefix = utf8(`${seed} ${stage} `);
-  const out = new Array(ids.length);
-  const BATCH = 2048;
-  for (let start = 0; start < ids.length; start += BATCH) {
-    const end = Math.min(ids.length, start + BATCH);
-    const batch = [];
-    for (let i = start; i < end; i++) batch.push(sha256(concat(prefix, utf8(ids[i]))));
-    const digests = await Promise.all(batch);
-    for (let i = start; i < end; i++) out[i] = toHex(digests[i - start]);
+/**
+ * The tickets of a from-set, as 8 big-endian words each in one Uint32Array (member i at
+ * words 8i to 8i + 7). `members` is {ids, bytes?, starts?}: with the population's bytes and
+ * line offsets each id is hashed where it lies in the file.
+ */
+export function ticketWords(seed, stage, members) {
+  const hasher = new TicketHasher(utf8(`${seed} ${stage} `));
+  const n = members.ids.length;
+  const words = new Uint32Array(n * 8);
+  if (members.bytes) {
+    const { ids, bytes, starts } = members;
+    for (let i = 0; i < n; i++) hasher.digestInto(bytes, starts[i], starts[i] + ids[i].length, words, 8 * i);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const id = utf8(members.ids[i]);
+      hasher.digestInto(id, 0, id.length, words, 8 * i);
+    }
   }
+  return words;
+}
+
+/** Tickets (hex) for many ids. */
+export async function tickets(seed, stage, ids) {
+  const words = ticketWords(seed, stage, { ids });
+  return ids.map((_, i) => wordsHex(words, i));
+}
+
+function wordsHex(words, i) {
+  let out = "";
+  for (let w = 8 * i; w < 8 * i + 8; w++) out += words[w].toString(16).padStart(8, "0");
   return out;
 }
 
-function byTicketThenId(a, b) {
-  return compareAscii(a.ticket, b.ticket) || compareAscii(a.id, b.id);
+/** Order of members i and j by (ticket, id); tickets compare word by word, as their bytes do. */
+function byTicketThenId(words, ids) {
+  return (i, j) => {
+    for (let w = 0; w < 8; w++) {
+      const a = words[8 * i + w];
+      const b = words[8 * j + w];
+      if (a !== b) return a < b ? -1 : 1;
+    }
+    return compareAscii(ids[i], ids[j]);
+  };
 }
 
 /**
- * Draw one stage from its from-set `members` ([{id, stratum}]).
- * Returns {groups, picks, tickets}: the result's groups, the picks ranked by (ticket, id),
- * and every member's ticket by id (for the chart and "check my case number").
+ * The k members of `group` (indices) with the smallest (ticket, id), in that order. For a
+ * small quota only members whose first ticket word lies below a cut that about 2k + 64 of them
+ * pass are sorted; every such member is below every other one, so when at least k pass, the k
+ * smallest are among them. Otherwise the whole group is sorted, so the answer is always exact.
+ */
+function smallest(k, group, words, ids) {
+  if (k <= 0) return [];
+  const order = byTicketThenId(words, ids);
+  const n = group.length;
+  if (k * 8 < n) {
+    const cut = Math.min(2 ** 32, Math.floor(((2 * k + 64) / n) * 2 ** 32));
+    const candidates = [];
+    for (let m = 0; m < n; m++) if (words[8 * group[m]] < cut) candidates.push(group[m]);
+    if (candidates.length >= k) return candidates.sort(order).slice(0, k);
+  }
+  return Array.from(group).sort(order).slice(0, k);
+}
+
+/**
+ * Draw one stage from its from-set `members` ({ids, strata}, parallel lists, plus the
+ * population's `bytes` and `starts` when drawing from it).
+ * Returns {groups, picks, tickets}: the result's groups, the picks ranked by (ticket, id), and
+ * `tickets.get(id)`, any member's ticket in hex (for "check my case number").
  */
 export async function selectStage(seed, stage, members) {
-  const all = await tickets(seed, stage.name, members.map((m) => m.id));
-  const ticketById = new Map();
-  members.forEach((m, i) => ticketById.set(m.id, all[i]));
+  const { ids, strata } = members;
+  const words = ticketWords(seed, stage.name, members);
   const buckets = new Map();
   if (stage.pooled) {
-    buckets.set(POOLED, members.map((m, i) => ({ id: m.id, stratum: m.stratum, ticket: all[i] })));
+    const everyone = new Int32Array(ids.length);
+    for (let i = 0; i < everyone.length; i++) everyone[i] = i;
+    buckets.set(POOLED, everyone);
   } else {
     for (const key of Object.keys(stage.quota)) buckets.set(key, []);
-    members.forEach((m, i) => {
-      const bucket = buckets.get(m.stratum);
-      if (bucket) bucket.push({ id: m.id, stratum: m.stratum, ticket: all[i] });
-    });
+    for (let i = 0; i < ids.length; i++) {
+      const bucket = buckets.get(strata[i]);
+      if (bucket) bucket.push(i);
+    }
   }
   const groups = [];
-  const picks = [];
+  const chosen = [];
   for (const key of [...buckets.keys()].sort()) {
     const bucket = buckets.get(key);
     const k = stage.quota[key];
     if (k > bucket.length) {
       fail(`a quota exceeds the size of its group: stage ${stage.name} asks ${k} of group ${key}, which has ${bucket.length}`);
     }
-    const chosen = k > 0 ? bucket.sort(byTicketThenId).slice(0, k) : [];
-    groups.push({ key, quota: k, size: bucket.length, threshold: chosen.length ? chosen[chosen.length - 1].ticket : null });
-    picks.push(...chosen);
+    const picked = smallest(k, bucket, words, ids);
+    groups.push({ key, quota: k, size: bucket.length, threshold: picked.length ? wordsHex(words, picked[picked.length - 1]) : null });
+    chosen.push(...picked);
   }
-  picks.sort(byTicketThenId);
-  return { groups, picks, tickets: ticketById };
+  chosen.sort(byTicketThenId(words, ids));
+  const picks = chosen.map((i) => ({ id: ids[i], stratum: strata[i], ticket: wordsHex(words, i) }));
+  return { groups, picks, tickets: new TicketLookup(ids, words, Boolean(members.bytes)) };
+}
+
+/** Any member's ticket in hex by id, computed from the words only when asked. */
+class TicketLookup {
+  constructor(ids, words, sorted) {
+    this.ids = ids;
+    this.words = words;
+    this.index = sorted ? null : new Map(ids.map((id, i) => [id, i]));
+  }
+
+  get(id) {
+    let i;
+    if (this.index) {
+      i = this.index.get(id);
+    } else {
+      // The population's ids ascend (SPEC §2): a binary search finds one.
+      let low = 0;
+      let high = this.ids.length - 1;
+      while (low <= high) {
+        const middle = (low + high) >> 1;
+        const order = compareAscii(this.ids[middle], id);
+        if (order === 0) {
+          i = middle;
+          break;
+        }
+        if (order < 0) low = middle + 1;
+        else high = middle - 1;
+      }
+    }
+    return i === undefined ? undefined : wordsHex(this.words, i);
+  }
 }
 
 /**
@@ -315,12 +470,12 @@ export async function runParsedDraw(population, announcement, inputs, drawnAt) {
   const announcementDigest = await sha256Hex(canonicalBytes(announcement.document));
   const seed = await computeSeed(announcementDigest, inputs);
   const fromSets = new Map();
-  fromSets.set("population", population.ids.map((id, i) => ({ id, stratum: population.strata[i] })));
+  fromSets.set("population", population);
   const stageDocs = [];
   const details = [];
   for (const stage of announcement.stages) {
     const { groups, picks, tickets: ticketById } = await selectStage(seed, stage, fromSets.get(stage.source));
-    fromSets.set(stage.name, picks.map((p) => ({ id: p.id, stratum: p.stratum })));
+    fromSets.set(stage.name, { ids: picks.map((p) => p.id), strata: picks.map((p) => p.stratum) });
     stageDocs.push({
       groups,
       name: stage.name,

@@ -33,7 +33,7 @@ export async function readZip(bytes) {
   const count = u16(view, end + 10);
   let at = u32(view, end + 16);
   const names = new TextDecoder("utf-8");
-  const members = {};
+  const found = []; // [name, size, method, compressed bytes]: read first, then all inflated at once
   for (let n = 0; n < count; n++) {
     if (at + 46 > bytes.length || u32(view, at) !== 0x02014b50) throw new ZipError("the zip's directory is damaged");
     const method = u16(view, at + 10);
@@ -49,14 +49,15 @@ export async function readZip(bytes) {
     if (size > MAX_MEMBER_BYTES || compressedSize > MAX_MEMBER_BYTES) throw new ZipError(`${name} is too large`);
     if (u32(view, local) !== 0x04034b50) throw new ZipError("the zip's member headers are damaged");
     const start = local + 30 + u16(view, local + 26) + u16(view, local + 28);
-    const raw = bytes.subarray(start, start + compressedSize);
-    let data;
-    if (method === 0) data = raw.slice();
-    else if (method === 8) data = await inflateRaw(raw);
-    else throw new ZipError(`${name} uses a compression this page cannot read`);
-    if (data.length !== size) throw new ZipError(`${name} did not unpack to its recorded size`);
-    if (!(name in members)) members[name] = data;
+    if (method !== 0 && method !== 8) throw new ZipError(`${name} uses a compression this page cannot read`);
+    found.push([name, size, method, bytes.subarray(start, start + compressedSize)]);
   }
+  const members = {};
+  const unpacked = await Promise.all(found.map(([, , method, raw]) => (method === 0 ? raw.slice() : inflateRaw(raw))));
+  found.forEach(([name, size], i) => {
+    if (unpacked[i].length !== size) throw new ZipError(`${name} did not unpack to its recorded size`);
+    if (!(name in members)) members[name] = unpacked[i];
+  });
   return members;
 }
 
