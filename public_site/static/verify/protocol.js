@@ -31,8 +31,10 @@ export function compareAscii(a, b) {
  * lies in the file, without encoding a string per entry. Refuses a file that is not exactly canonical.
  */
 export async function parsePopulation(bytes) {
+  const digest = sha256Hex(bytes); // WebCrypto hashes the file off the main thread meanwhile
+  digest.catch(() => {}); // awaited below; this only spares a refused file an unhandled rejection
   const parsed = readLines(bytes) ?? readLinesSaying(bytes);
-  return { ...parsed, size: parsed.ids.length, digest: await sha256Hex(bytes) };
+  return { ...parsed, size: parsed.ids.length, digest: await digest };
 }
 
 // Byte classes of SPEC §2: bit 1 may start an id, bit 2 may continue one, bit 4 may start a
