@@ -565,6 +565,20 @@ def check_fine(amount: int | None, ground: str | None) -> tuple[int, str]:
     return amount, ground
 
 
+def _step_details(
+    state: str, due_on: date | None, fine_amount: int | None, fine_ground: str | None
+) -> tuple[date | None, int | None, str | None]:
+    """The due date and fine a step into `state` keeps: none once closed; a fine only with `fined`."""
+    if state == "closed":
+        due_on = None
+    if state == "fined":
+        fine_amount, fine_ground = check_fine(fine_amount, fine_ground)
+        return due_on, fine_amount, fine_ground
+    if fine_amount is not None or fine_ground:
+        raise ReviewError(_l("A fine is recorded only with the step “fined”."))
+    return due_on, None, None
+
+
 def _refusal(state: str, stage: str, wanted: str) -> InvalidTransition:
     allowed = allowed_next(state, stage)
     if not allowed:
@@ -605,15 +619,8 @@ def transition(
     if to_state not in allowed_next(case.state, case.stage):
         raise _refusal(case.state, case.stage, to_state)
     note = _clean_note(note)
-    if to_state == "closed":
-        due_on = None
+    due_on, fine_amount, fine_ground = _step_details(to_state, due_on, fine_amount, fine_ground)
     _check_due(due_on, now)
-    if to_state == "fined":
-        fine_amount, fine_ground = check_fine(fine_amount, fine_ground)
-    elif fine_amount is not None or fine_ground:
-        raise ReviewError(_l("A fine is recorded only with the step “fined”."))
-    else:
-        fine_ground = None
     (event,) = _store(
         session,
         settings,
@@ -685,14 +692,7 @@ def correct(
         if new_state not in allowed_next(target.from_state, case.stage):
             raise _refusal(target.from_state, case.stage, new_state)
     note = _clean_note(note)
-    if new_state == "closed":
-        due_on = None
-    if new_state == "fined":
-        fine_amount, fine_ground = check_fine(fine_amount, fine_ground)
-    elif fine_amount is not None or fine_ground:
-        raise ReviewError(_l("A fine is recorded only with the step “fined”."))
-    else:
-        fine_ground = None
+    due_on, fine_amount, fine_ground = _step_details(new_state, due_on, fine_amount, fine_ground)
     (event,) = _store(
         session,
         settings,
