@@ -95,7 +95,7 @@ def test_script_in_names_is_shown_as_text(
 def test_path_tricks_in_draw_ids_find_nothing(client: FlaskClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code in (404, 400)
-    assert b"Traceback" not in response.data and b"etc/passwd" not in response.data.lower()[:0]
+    assert b"Traceback" not in response.data and b"root:" not in response.data
 
 
 def test_malformed_drand_json_and_bad_dice_change_nothing(
