@@ -4,7 +4,7 @@ Input: the bytes of a CSV file (UTF-8 with or without BOM, or Big5/CP950 as Exce
 saves it; comma- or tab-separated) or of an XLSX workbook (its first worksheet). Output: a
 `ParsedFile` holding either every declarant, or, when anything is wrong, no declarant at all and
 every problem found, each naming its row and column in zh-TW and English. Nothing here touches
-Flask or the database; the import view stores `ParsedFile.declarants` only when `ok` is true.
+Flask or the database; the service stores the declarants only when `ok` is true.
 
 The header is the first non-empty row (among the first ten) naming at least two known columns, so
 a title line above it is allowed. Rows are numbered as Excel shows them: the first row of the file
@@ -283,6 +283,37 @@ def _national_id_checksum_ok(national_id: str) -> bool:
     total += _ID_WEIGHTS[0] * (int(second) if second.isdigit() else _ID_LETTER_VALUES[second] % 10)
     total += sum(map(operator.mul, national_id[2:].encode("ascii"), _ID_DIGIT_WEIGHTS)) - _ID_DIGITS_OFFSET
     return total % 10 == 0
+
+
+# The same check digit from three table look-ups, for the common case of an ID written exactly
+# (upper-case ASCII, no spaces): the weighted sum of the first two characters, of digits 3-6 and
+# of digits 7-10. A key that is missing means the text is not in that form (then
+# `parse_national_id` decides), so the tables check the shape as they sum.
+_ID_HEAD_SUMS = {
+    letter + second: (value // 10 + (value % 10) * 9 + _ID_WEIGHTS[0] * second_value) % 10
+    for letter, value in _ID_LETTER_VALUES.items()
+    for second, second_value in (
+        *((digit, int(digit)) for digit in "1289"),
+        *((letter2, _ID_LETTER_VALUES[letter2] % 10) for letter2 in "ABCD"),
+    )
+}
+_ID_MIDDLE_SUMS = {
+    f"{n:04d}": sum(int(d) * w for d, w in zip(f"{n:04d}", _ID_WEIGHTS[1:5], strict=True)) for n in range(10_000)
+}
+_ID_TAIL_SUMS = {
+    f"{n:04d}": sum(int(d) * w for d, w in zip(f"{n:04d}", _ID_WEIGHTS[5:], strict=True)) for n in range(10_000)
+}
+
+
+def _plain_national_id(text: str) -> bool:
+    """True when `text` is a valid ID exactly as `parse_national_id` would return it; False means
+    "ask `parse_national_id`" (it may be valid in another form, or not valid)."""
+    if len(text) != 10:
+        return False
+    head = _ID_HEAD_SUMS.get(text[:2])
+    middle = _ID_MIDDLE_SUMS.get(text[2:6])
+    tail = _ID_TAIL_SUMS.get(text[6:])
+    return head is not None and middle is not None and tail is not None and (head + middle + tail) % 10 == 0
 
 
 def parse_national_id(value: object) -> str:
@@ -854,6 +885,9 @@ class _Problems:
 
 
 def _is_empty(cells: Sequence[object]) -> bool:
+    first = cells[0] if cells else None
+    if type(first) is str and first and not first.isspace():
+        return False  # the usual row, decided by its first cell
     return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
 
 
@@ -980,11 +1014,36 @@ class _RowReader:
         self.types: dict[str, str] = {}
         self.dates: dict[str, date] = {}
         self.years: dict[str, int] = {}
+        self.last_column = max(self.columns)
+        self.name_limit = TEXT_LIMITS["name"]
 
     def read(self, row: int, cells: Sequence[object]) -> _Row | None:
         """The row's values, or None when a cell is refused (the problems are recorded)."""
-        width = len(cells)
         name_at, id_at, agency_at, title_at, type_at, date_at, year_at = self.columns
+        if len(cells) > self.last_column and type(cells) is list:
+            # A CSV row with every column: its cells are text. Values seen before are taken from
+            # memory, an ID written exactly and a plain name are checked here; anything else
+            # goes through the full checks below.
+            name, national_id = cells[name_at], cells[id_at]
+            agency = self.agencies.get(cells[agency_at])  # type: ignore[call-overload]
+            title = self.titles.get(cells[title_at])  # type: ignore[call-overload]
+            kind = self.types.get(cells[type_at])  # type: ignore[call-overload]
+            declared_on = self.dates.get(cells[date_at])  # type: ignore[call-overload]
+            year = self.years.get(cells[year_at])  # type: ignore[call-overload]
+            if (
+                agency is not None
+                and title is not None
+                and kind is not None
+                and declared_on is not None
+                and year is not None
+                and _plain_national_id(national_id)  # type: ignore[arg-type]
+                and name.isprintable()  # type: ignore[attr-defined]
+                and 0 < len(name) <= self.name_limit  # type: ignore[arg-type]
+                and not name[0].isspace()  # type: ignore[index]
+                and not name[-1].isspace()  # type: ignore[index]
+            ):
+                return _Row(row, name, national_id, agency, title, kind, declared_on, year)  # type: ignore[arg-type]
+        width = len(cells)
         try:
             name = _parse_name(cells[name_at] if name_at < width else None)
             national_id = parse_national_id(cells[id_at] if id_at < width else None)
@@ -1063,23 +1122,24 @@ class DeclarationList:
         for *values, filings in self.declarant_values():
             yield Declarant(*values, filings=tuple(Filing(*filing) for filing in filings))  # type: ignore[arg-type]
 
-    def declarant_values(self, order: Iterable[str] | None = None) -> Iterator[tuple[Any, ...]]:
-        """`declarants()` as plain tuples in `Declarant`'s field order, each filing a tuple in
-        `Filing`'s: what storing a million declarants needs, without a million objects.
+    def kept_rows(self) -> Iterator[tuple[str, "_Row", list["_Row"] | None]]:
+        """Each declarant as (national ID, the row whose values it keeps, all its rows when it
+        was merged from several, else None), in order of first row."""
+        merged = self.merged_rows
+        for national_id, first in self.first_rows.items():
+            rows = merged.get(national_id)
+            yield national_id, first if rows is None else min(rows, key=_kept_filing_key), rows
 
-        In order of first row, or in `order`, a sequence of the file's national IDs.
-        """
+    def declarant_values(self) -> Iterator[tuple[Any, ...]]:
+        """`declarants()` as plain tuples in `Declarant`'s field order, each filing a tuple in
+        `Filing`'s: what storing a million declarants needs, without a million objects."""
         labels = {code: zh for code, (zh, _) in DECLARATION_TYPES.items()}
         strata = self.strata
         first_rows = self.first_rows
-        merged = self.merged_rows
-        for national_id in first_rows if order is None else order:
-            first = first_rows[national_id]
-            rows = merged.get(national_id)
-            kept = first if rows is None else min(rows, key=_kept_filing_key)
+        for national_id, kept, rows in self.kept_rows():
             kind = kept.declaration_type
             yield (
-                first.row,
+                first_rows[national_id].row,
                 kept.name,
                 national_id,
                 kept.agency,
@@ -1089,7 +1149,10 @@ class DeclarationList:
                 strata[kind],
                 kept.declared_on,
                 kept.year,
-                tuple((f.row, f.declaration_type, labels[f.declaration_type], f.declared_on) for f in rows or (first,)),
+                tuple(
+                    (f.row, f.declaration_type, labels[f.declaration_type], f.declared_on)
+                    for f in rows or (first_rows[national_id],)
+                ),
             )
 
 

@@ -1,14 +1,16 @@
 """A year's declarations: upload, validate, import, exclude — and the population they give.
 
-Validation is all-or-nothing: an upload is parsed in the background (with progress), its
+Validation is all-or-nothing: an upload is checked in the background (with progress), its
 problems are listed by row and column, and declarants are written only from a clean file, in
 one transaction. Case numbers are assigned in random order, so a public case number says
 nothing about where a person stood in the office's list.
 
-A national agency's year may hold a million declarants. The file is read line by line and
-each row kept only as its checked values (`read_declaration_file`); the declarants are written
-as they are made, with PostgreSQL's `COPY` or, on SQLite, batched `executemany` straight to the
-driver, so no million ORM objects ever exist.
+A national agency's year may hold a million declarants, so each file is read once. The check
+reads it line by line (`read_declaration_file`) and stores what it accepted: one line per
+declarant, the columns the import writes, compressed (`UploadedFile.checked`). The import
+numbers those lines and hands them to the database as they are: PostgreSQL's `COPY`, or on
+SQLite batched `executemany` straight to the driver. No million ORM objects ever exist, and
+what is imported is exactly what the operator previewed.
 """
 
 import hashlib
@@ -16,36 +18,40 @@ import itertools
 import json
 import secrets
 import time
+import zlib
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, object_session
 
 from lottery.population import serialize_population
 from service import declaration_files
 from service.declaration_files import DeclarationList, read_declaration_file
 from service.extensions import db
 from service.jobs import run_job
-from service.models import Declarant, DeclarationUpload, Draw, Office, User, utcnow
+from service.models import Declarant, DeclarationUpload, Draw, Office, UploadedFile, User, utcnow
 
 MAX_PROBLEMS_KEPT = 500
-#: Rows per `executemany` on SQLite.
+#: Rows per `executemany` on SQLite, and per `COPY` write on PostgreSQL.
 INSERT_CHUNK = 5000
 #: SQLite's page cache while an import writes (its default is 2 MiB).
 SQLITE_IMPORT_CACHE_KIB = 64 * 1024
-#: The progress of a background job is written at most this often (each write is a commit, and
-#: on SQLite it rewrites the upload's row, stored file included).
+#: The progress of a background job is written at most this often (each write is a commit).
 PROGRESS_SECONDS = 2.0
 #: The columns an import writes, in order.
 _COLUMNS = (
     "office_id", "roc_year", "case_number", "name", "national_id", "agency", "title", "declaration_type",
     "type_label", "stratum", "declared_on", "filings", "upload_id",
 )  # fmt: skip
+#: The columns of a checked line (`UploadedFile.checked`), tab-separated: `_COLUMNS` less those the
+#: import adds. The check refuses control characters, so no value holds a tab or a line break.
+CHECKED_COLUMNS = _COLUMNS[3:-1]
+#: zlib level of the checked lines: the fastest (a million lines is ~170 MB of text, ~10 MB packed).
+_CHECKED_LEVEL = 1
 
 
 class DeclarationError(ValueError):
@@ -77,7 +83,7 @@ def year_is_frozen(session: Session, office: Office, roc_year: int) -> bool:
 def start_upload(
     session: Session, *, office: Office, user: User, roc_year: int, filename: str, data: bytes
 ) -> DeclarationUpload:
-    """Store an uploaded file and start validating it in the background."""
+    """Store an uploaded file and start checking it in the background."""
     if year_is_frozen(session, office, roc_year):
         raise DeclarationError(
             _l("Year %(year)s already has an announced draw; its declarations are frozen.", year=roc_year)
@@ -88,7 +94,6 @@ def start_upload(
         office_id=office.id,
         roc_year=roc_year,
         filename=filename[:255] or "upload",
-        content=data,
         sha256=hashlib.sha256(data).hexdigest(),
         uploaded_by_id=user.id,
         status="parsing",
@@ -96,28 +101,53 @@ def start_upload(
     )
     session.add(upload)
     session.flush()
+    session.add(UploadedFile(upload_id=upload.id, original=data))
+    session.flush()
     upload_id = upload.id
     run_job(f"parse-{upload_id}", lambda: _parse_job(upload_id), lambda: _mark_failed(upload_id))
     return upload
 
 
-def _parse(upload: DeclarationUpload, strata: dict[str, str]) -> DeclarationList:
-    session = db.session
+def stored_file(session: Session, upload: DeclarationUpload, column: str) -> bytes | None:
+    """An upload's `original` or `checked` bytes, or None when they are not (or no longer) kept.
+
+    PostgreSQL sends `bytea` as hex text unless asked for binary: for a 75 MB file that is a
+    150 MB answer decoded into another copy, so the bytes are fetched in binary there. The
+    bytes are read past the ORM, so they are never kept in its identity map.
+    """
+    if column not in ("original", "checked"):
+        raise ValueError(f"no stored column {column!r}")
+    connection = session.connection()
+    statement = f"SELECT {column} FROM declaration_upload_file WHERE upload_id = "  # noqa: S608 (checked above)
+    if connection.dialect.name != "postgresql":
+        found = connection.exec_driver_sql(statement + "?", (upload.id,)).scalar()
+        return bytes(found) if found is not None else None
+    driver = connection.connection.driver_connection
+    with driver.cursor(binary=True) as cursor:
+        row = cursor.execute(statement + "%s", (upload.id,)).fetchone()
+    return bytes(row[0]) if row is not None and row[0] is not None else None
+
+
+def _forget_file(session: Session, upload_id: int) -> None:
+    """Delete what is kept of an upload's bytes (nothing of a refused or imported file stays)."""
+    session.execute(delete(UploadedFile).where(UploadedFile.upload_id == upload_id))
+
+
+def _parse(session: Session, upload: DeclarationUpload, strata: dict[str, str]) -> DeclarationList:
     last_written = time.monotonic()
 
     def progress(done: int, total: int | None) -> None:
         nonlocal last_written
         upload.progress_done, upload.progress_total = done, total
         # The heartbeat (see `mark_if_stalled`) and the progress bar need a commit now and
-        # then, not one per thousand rows: on SQLite each commit rewrites the upload's row,
-        # file included.
+        # then, not one per thousand rows.
         if done == total or time.monotonic() - last_written >= PROGRESS_SECONDS:
             upload.updated_at = utcnow()
             session.commit()
             last_written = time.monotonic()
 
     return read_declaration_file(
-        uploaded_bytes(session, upload),
+        stored_file(session, upload, "original") or b"",
         upload.filename,
         strata=strata,
         progress=progress,
@@ -125,27 +155,13 @@ def _parse(upload: DeclarationUpload, strata: dict[str, str]) -> DeclarationList
     )
 
 
-def uploaded_bytes(session: Session, upload: DeclarationUpload) -> bytes:
-    """The uploaded file, read from the database.
-
-    PostgreSQL sends `bytea` as hex text unless asked for binary: for a 75 MB file that is a
-    150 MB answer decoded into another copy, so the file is fetched in binary there.
-    """
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return upload.content
-    driver = connection.connection.driver_connection
-    with driver.cursor(binary=True) as cursor:
-        row = cursor.execute("SELECT content FROM declaration_upload WHERE id = %s", (upload.id,)).fetchone()
-    return bytes(row[0]) if row is not None else b""
-
-
 def _parse_job(upload_id: int) -> None:
-    upload = db.session.get(DeclarationUpload, upload_id)
+    session = db.session
+    upload = session.get(DeclarationUpload, upload_id)
     if upload is None or upload.status != "parsing":
         return
-    office = _office_of(db.session, upload.office_id)
-    parsed = _parse(upload, office_strata(office))
+    office = _office_of(session, upload.office_id)
+    parsed = _parse(session, upload, office_strata(office))
     problems = [
         {"row": p.row, "column": p.column, "zh": p.message_zh, "en": p.message_en}
         for p in parsed.problems[:MAX_PROBLEMS_KEPT]
@@ -165,32 +181,69 @@ def _parse_job(upload_id: int) -> None:
     upload.encoding = parsed.encoding
     upload.problem_count = len(parsed.problems) + (1 if other_years else 0)
     upload.problems = problems
-    upload.summary = _summary(parsed)
     upload.declarant_count = parsed.declarant_count
-    if not problems:
-        upload.status = "ready"
-    else:
+    if problems:
         upload.status = "invalid"
-        upload.content = b""  # nothing of a refused file is kept
+        upload.summary = {}
+        _forget_file(session, upload_id)
+        return
+    checked, upload.summary = _checked_lines(parsed)
+    del parsed
+    session.execute(
+        update(UploadedFile).where(UploadedFile.upload_id == upload_id).values(original=None, checked=checked)
+    )
+    upload.status = "ready"
 
 
 def _mark_failed(upload_id: int) -> None:
     upload = db.session.get(DeclarationUpload, upload_id)
     if upload is not None:
         upload.status = "failed"
-        upload.content = b""
+        _forget_file(db.session, upload_id)
 
 
-def _summary(parsed: DeclarationList) -> dict[str, Any]:
+#: One filing of `Declarant.filings` as `json.dumps` writes it, by type code: `% (row, ISO date)`.
+_FILING_JSON = {
+    code: json.dumps({"row": 0, "type": code, "label": zh, "date": ""})
+    .replace('"row": 0', '"row": %d')
+    .replace('"date": ""', '"date": "%s"')
+    for code, (zh, _) in declaration_files.DECLARATION_TYPES.items()
+}
+
+
+def _checked_lines(parsed: DeclarationList) -> tuple[bytes, dict[str, Any]]:
+    """What the check accepted, for the import: one line per declarant (in order of first row),
+    `CHECKED_COLUMNS` tab-separated, zlib-compressed; and the preview's counts, from the same pass.
+    """
+    labels = {code: zh for code, (zh, _) in declaration_files.DECLARATION_TYPES.items()}
+    strata = parsed.strata
+    counts: Counter[tuple[str, str]] = Counter()  # (agency, type): a few hundred at most
+    packer = zlib.compressobj(_CHECKED_LEVEL)
+    packed: list[bytes] = []
+    lines: list[str] = []
+    for national_id, kept, rows in parsed.kept_rows():
+        kind, day = kept.declaration_type, kept.declared_on.isoformat()
+        if rows is None:
+            history = _FILING_JSON[kind] % (kept.row, day)
+        else:
+            history = ", ".join(_FILING_JSON[r.declaration_type] % (r.row, r.declared_on.isoformat()) for r in rows)
+        lines.append(
+            f"{kept.name}\t{national_id}\t{kept.agency}\t{kept.title}\t{kind}\t{labels[kind]}\t{strata[kind]}\t{day}\t[{history}]\n"
+        )
+        counts[kept.agency, kind] += 1
+        if len(lines) == INSERT_CHUNK:
+            packed.append(packer.compress("".join(lines).encode()))
+            lines.clear()
+    packed.append(packer.compress("".join(lines).encode()))
+    packed.append(packer.flush())
     by_stratum: Counter[str] = Counter()
     by_type: Counter[str] = Counter()
     by_agency: Counter[str] = Counter()
-    for values in parsed.declarant_values():
-        _, _, _, agency, _, _, type_label, stratum, *_ = values
-        by_stratum[stratum] += 1
-        by_type[type_label] += 1
-        by_agency[agency] += 1
-    return {
+    for (agency, kind), count in counts.items():
+        by_stratum[strata[kind]] += count
+        by_type[labels[kind]] += count
+        by_agency[agency] += count
+    summary = {
         "by_stratum": dict(sorted(by_stratum.items())),
         "by_type": dict(sorted(by_type.items())),
         "by_agency": dict(by_agency.most_common()),
@@ -200,6 +253,7 @@ def _summary(parsed: DeclarationList) -> dict[str, Any]:
         ],
         "merge_count": len(parsed.merges),
     }
+    return b"".join(packed), summary
 
 
 def import_upload(session: Session, upload: DeclarationUpload) -> None:
@@ -213,7 +267,9 @@ def import_upload(session: Session, upload: DeclarationUpload) -> None:
         )
     upload.status = "importing"
     upload.updated_at = utcnow()
-    upload.progress_done, upload.progress_total = 0, upload.rows_read
+    # The rows are written in one transaction, which no progress can be committed from: the
+    # page shows the import under way until it is done.
+    upload.progress_done, upload.progress_total = 0, upload.declarant_count
     session.flush()
     upload_id = upload.id
     run_job(f"import-{upload_id}", lambda: _import_job(upload_id), lambda: _mark_failed(upload_id))
@@ -225,70 +281,57 @@ def _import_job(upload_id: int) -> None:
     if upload is None or upload.status != "importing":
         return
     office = _office_of(session, upload.office_id)
-    parsed = _parse(upload, office_strata(office))
-    if not parsed.ok or parsed.years - {upload.roc_year}:
-        # the same bytes parse the same way; this guards against a parser changed in between
-        upload.status = "invalid"
-        return
+    checked = stored_file(session, upload, "checked")
+    if checked is None:
+        raise DeclarationError("the checked declarants of this upload are missing")
     session.execute(delete(Declarant).where(Declarant.office_id == office.id, Declarant.roc_year == upload.roc_year))
-    write_declarants(session, _declarant_rows(parsed, office.id, upload.roc_year, upload.id))
+    write_declarants(
+        session, zlib.decompress(checked), office_id=office.id, roc_year=upload.roc_year, upload_id=upload.id
+    )
+    del checked
+    _forget_file(session, upload_id)
     upload.status = "imported"
-    upload.content = b""  # the declarants now hold what is needed; the raw file is not kept
-    upload.progress_done = upload.rows_read
+    upload.progress_done = upload.declarant_count
 
 
-#: One filing of `Declarant.filings` as `json.dumps` writes it, by type code: `% (row, ISO date)`.
-_FILING_JSON = {
-    code: json.dumps({"row": 0, "type": code, "label": zh, "date": ""})
-    .replace('"row": 0', '"row": %d')
-    .replace('"date": ""', '"date": "%s"')
-    for code, (zh, _) in declaration_files.DECLARATION_TYPES.items()
-}
+def random_order(count: int) -> list[int]:
+    """0 … count-1 in an order drawn from the operating system's CSPRNG (`secrets`).
+
+    Each position gets 64 random bits and the positions are sorted by them: one call for all the
+    randomness, ~3× faster than `SystemRandom().shuffle` (one call per element) at a million,
+    and as unpredictable. A tie (about one in 2^24 at a million) keeps file order between the
+    two, which says nothing about anyone else.
+    """
+    keys = memoryview(secrets.token_bytes(8 * count)).cast("Q")
+    return sorted(range(count), key=keys.__getitem__)
 
 
-def _declarant_rows(
-    parsed: DeclarationList, office_id: int, roc_year: int, upload_id: int
-) -> Iterator[tuple[Any, ...]]:
-    """The rows to insert, in `_COLUMNS` order: case numbers 1, 2, 3… given to the declarants
-    in a random order (written in case-number order, the unique index on it grows at its end)."""
-    national_ids = list(parsed.first_rows)
-    secrets.SystemRandom().shuffle(national_ids)
-    width = max(4, len(str(len(national_ids))))
-    numbered = enumerate(parsed.declarant_values(national_ids), start=1)
-    for number, (_, name, national_id, agency, title, kind, label, stratum, declared_on, _, filings) in numbered:
-        history = ", ".join(_FILING_JSON[t] % (row, day.isoformat()) for row, t, _, day in filings)
-        yield (
-            office_id,
-            roc_year,
-            f"{roc_year}-{number:0{width}d}",
-            name,
-            national_id,
-            agency,
-            title,
-            kind,
-            label,
-            stratum,
-            declared_on.isoformat(),
-            f"[{history}]",
-            upload_id,
-        )
+def write_declarants(session: Session, checked: bytes, *, office_id: int, roc_year: int, upload_id: int) -> None:
+    """Insert checked lines (`CHECKED_COLUMNS`, tab-separated, one per line) as declarants of
+    one office and year in this transaction, with case numbers 1, 2, 3… given in random order
+    (`random_order`); written in case-number order, so the unique index on it grows at its end.
 
-
-def write_declarants(session: Session, rows: Iterator[tuple[Any, ...]]) -> None:
-    """Insert declarant rows in this transaction: values in `_COLUMNS` order, the date as ISO text
-    (as SQLAlchemy stores a date in SQLite) and `filings` as JSON text.
-
-    PostgreSQL: one `COPY`, streamed. SQLite: `executemany` in batches, straight to the driver.
-    Either way no ORM object is made.
+    PostgreSQL: one `COPY` in text form, fed the lines themselves. SQLite: `executemany` in
+    batches, straight to the driver. Either way no ORM object is made.
     """
     connection = session.connection()
     columns = ", ".join(_COLUMNS)
-    if connection.dialect.name == "postgresql":
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        checked = checked.replace(b"\\", b"\\\\")  # COPY's text form: a backslash escapes
+    lines = checked.split(b"\n")
+    del checked
+    if lines and not lines[-1]:
+        lines.pop()
+    width = max(4, len(str(len(lines))))
+    numbered = ((f"{roc_year}-{number:0{width}d}", lines[at]) for number, at in enumerate(random_order(len(lines)), 1))
+    if postgresql:
+        head, tail = f"{office_id}\t{roc_year}\t".encode(), f"\t{upload_id}\n".encode()
         driver = connection.connection.driver_connection
         with driver.cursor() as cursor:
             with cursor.copy(f"COPY declarant ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                while batch := list(itertools.islice(numbered, INSERT_CHUNK)):
+                    copy.write(b"".join(head + case.encode() + b"\t" + line + tail for case, line in batch))
             # Fresh statistics after a bulk load (the PostgreSQL manual's advice): without them
             # the planner takes a year of a million rows for one and counts them ten times slower.
             cursor.execute("ANALYZE declarant")
@@ -298,8 +341,9 @@ def write_declarants(session: Session, rows: Iterator[tuple[Any, ...]]) -> None:
     cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
     connection.exec_driver_sql(f"PRAGMA cache_size = {-SQLITE_IMPORT_CACHE_KIB}")
     try:
-        while batch := list(itertools.islice(rows, INSERT_CHUNK)):
-            connection.exec_driver_sql(statement, batch)
+        while batch := list(itertools.islice(numbered, INSERT_CHUNK)):
+            rows = [(office_id, roc_year, case, *line.decode().split("\t"), upload_id) for case, line in batch]
+            connection.exec_driver_sql(statement, rows)
     finally:
         connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size or -2000)}")
 
@@ -319,7 +363,9 @@ def mark_if_stalled(upload: DeclarationUpload, now: datetime | None = None) -> b
     if (now or utcnow()) - last < STALLED_AFTER:
         return False
     upload.status = "failed"
-    upload.content = b""
+    session = object_session(upload)
+    if session is not None:
+        _forget_file(session, upload.id)
     return True
 
 
@@ -328,7 +374,9 @@ def discard_upload(upload: DeclarationUpload) -> None:
     if upload.status in ("importing", "imported"):
         raise DeclarationError(_l("This file has already been imported."))
     upload.status = "discarded"
-    upload.content = b""
+    session = object_session(upload)
+    if session is not None:
+        _forget_file(session, upload.id)
 
 
 def exclude_declarant(session: Session, declarant: Declarant, user: User, reason: str) -> None:

@@ -15,11 +15,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -121,9 +123,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
 
 
 class DeclarationUpload(db.Model):  # type: ignore[name-defined,misc]
-    """An uploaded declaration file, kept until it is imported or discarded.
+    """An uploaded declaration file: its check, its preview and its import.
 
-    The file is parsed again on import, so what is stored is exactly what was previewed.
+    The bytes live in `UploadedFile`, a row of their own: the job's heartbeat and progress
+    update this row every few seconds, and SQLite rewrites a whole row on update.
     """
 
     __tablename__ = "declaration_upload"
@@ -132,8 +135,6 @@ class DeclarationUpload(db.Model):  # type: ignore[name-defined,misc]
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
     roc_year: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str] = mapped_column(String(255))
-    #: The file as uploaded (a million rows is ~75 MB): loaded only when asked for.
-    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64))
     #: parsing → invalid | ready → importing → imported; or discarded; failed if a job died.
     status: Mapped[str] = mapped_column(String(16), default="parsing")
@@ -160,13 +161,31 @@ class DeclarationUpload(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
+class UploadedFile(db.Model):  # type: ignore[name-defined,misc]
+    """The bytes of one `DeclarationUpload`, kept only while they are needed.
+
+    First the file as uploaded (a million rows is ~75 MB); once the check accepts it, only what
+    the check accepted: the declarants, one line each, as the import writes them (so what is
+    imported is exactly what was previewed, and the file is not read twice). The row is deleted
+    when the upload is imported, refused, discarded or fails.
+    """
+
+    __tablename__ = "declaration_upload_file"
+
+    upload_id: Mapped[int] = mapped_column(ForeignKey("declaration_upload.id"), primary_key=True)
+    #: The file as uploaded, until it has been checked.
+    original: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: The checked declarants (see `service.declarations.CHECKED_COLUMNS`), zlib-compressed.
+    checked: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
 class Declarant(db.Model):  # type: ignore[name-defined,misc]
     """One declarant of one year: the unit the lottery counts and draws (one entry each)."""
 
     __tablename__ = "declarant"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
     roc_year: Mapped[int] = mapped_column(Integer)
     #: The opaque public case number, `<ROC year>-<digits>`, assigned in random order.
     case_number: Mapped[str] = mapped_column(String(64))
@@ -191,6 +210,20 @@ class Declarant(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint(
             "(excluded_reason IS NULL) = (excluded_at IS NULL)",
             name="exclusion_complete",
+        ),
+        # The population of a year, in case-number order: counting it by stratum and writing its
+        # population.tsv read this index alone, never the million rows behind it (SQLite takes
+        # it as covering only with `excluded_reason` in it, though here that is always NULL).
+        # The unique indexes above serve every lookup by office.
+        Index(
+            "ix_declarant_population",
+            "office_id",
+            "roc_year",
+            "case_number",
+            "stratum",
+            "excluded_reason",
+            sqlite_where=text("excluded_reason IS NULL"),
+            postgresql_where=text("excluded_reason IS NULL"),
         ),
     )
 

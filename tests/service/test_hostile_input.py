@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from service.demo import demo_csv
 from service.extensions import db
-from service.models import Declarant, DeclarationUpload, Draw
+from service.models import Declarant, DeclarationUpload, Draw, UploadedFile
 from tests.service.conftest import AuthActions
 from tests.service.lifecycle import prepare_draft
 
@@ -52,7 +52,8 @@ def test_hostile_files_are_refused_and_nothing_is_imported(
     assert response.status_code == 303  # type: ignore[attr-defined]
     with app.app_context():
         upload = db.session.scalars(select(DeclarationUpload)).one()
-        assert upload.status == "invalid" and upload.problems and upload.content == b""
+        assert upload.status == "invalid" and upload.problems
+        assert db.session.get(UploadedFile, upload.id) is None
         upload_id = upload.id
     page = client.get(f"/operator/uploads/{upload_id}")
     assert page.status_code == 200

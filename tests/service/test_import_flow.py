@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from service.demo import demo_csv
 from service.extensions import db
-from service.models import Declarant, DeclarationUpload
+from service.models import Declarant, DeclarationUpload, UploadedFile
 from tests.service.conftest import AuthActions
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "declarations"
@@ -46,7 +46,8 @@ def test_a_clean_file_is_previewed_then_imported(
     assert count_declarants(app) == 244
     with app.app_context():
         stored = db.session.get(DeclarationUpload, upload_id)
-        assert stored is not None and stored.status == "imported" and stored.content == b""
+        assert stored is not None and stored.status == "imported"
+        assert db.session.get(UploadedFile, upload_id) is None  # neither the file nor its check is kept
         strata = dict(
             db.session.execute(select(Declarant.stratum, func.count()).group_by(Declarant.stratum)).tuples().all()
         )
@@ -78,7 +79,7 @@ def test_a_file_with_problems_stores_nothing_and_names_row_and_column(
         stored = db.session.get(DeclarationUpload, upload_id)
         assert stored is not None and stored.status == "invalid"
         assert stored.problems[0]["row"] == 6
-        assert stored.content == b""
+        assert db.session.get(UploadedFile, upload_id) is None  # nothing of a refused file is kept
     assert client.post(f"/operator/uploads/{upload_id}/import").status_code == 303
     assert count_declarants(app) == 0
 
@@ -157,3 +158,41 @@ def test_a_job_that_died_is_marked_failed_and_the_file_can_be_sent_again(
     again = upload(client, demo_csv(), "114.csv")
     client.post(f"/operator/uploads/{again}/import")
     assert count_declarants(app) == 244
+
+
+def test_the_import_writes_exactly_what_the_check_accepted(
+    app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
+) -> None:
+    """Backslashes, quotes and tabs-as-text survive COPY's text form (PostgreSQL) and executemany
+    (SQLite); a merged declarant keeps every filing; the file itself is dropped once checked."""
+    auth.login("kinmen-operator")
+    rows = [
+        "姓名,身分證字號,服務機關,職稱,申報類別,申報日期,年度",
+        '"王\\小明",W123456716,"金門縣政府 ""財政處""",處長\\N,定期申報,114/11/20,114',
+        "林淑芬,W210293841,金城鎮公所,課長,就(到)職申報,114/01/27,114",
+        "林淑芬,W210293841,金城鎮公所,課長,定期申報,114/11/21,114",
+    ]
+    upload_id = upload(client, "\r\n".join(rows).encode("utf-8"), "114.csv")
+    with app.app_context():
+        stored = db.session.get(UploadedFile, upload_id)
+        assert stored is not None and stored.original is None and stored.checked
+    assert client.post(f"/operator/uploads/{upload_id}/import").status_code == 303
+    with app.app_context():
+        people = {d.national_id: d for d in db.session.scalars(select(Declarant))}
+        first, merged = people["W123456716"], people["W210293841"]
+        assert (first.name, first.agency, first.title) == ("王\\小明", '金門縣政府 "財政處"', "處長\\N")
+        assert first.filings == [{"row": 2, "type": "regular", "label": "定期申報", "date": "2025-11-20"}]
+        assert first.declared_on.isoformat() == "2025-11-20"
+        assert merged.declaration_type == "regular" and [f["row"] for f in merged.filings] == [3, 4]
+        assert sorted(d.case_number for d in people.values()) == ["114-0001", "114-0002"]
+        assert db.session.get(UploadedFile, upload_id) is None
+
+
+def test_case_numbers_are_a_random_permutation() -> None:
+    from service.declarations import random_order
+
+    orders = [random_order(1000) for _ in range(3)]
+    for order in orders:
+        assert sorted(order) == list(range(1000))
+    assert len({tuple(order) for order in orders}) == 3  # 1000! orders: a repeat means no randomness
+    assert random_order(0) == [] and random_order(1) == [0]
