@@ -87,3 +87,4 @@ def test_the_scale_benchmark_runs_the_service_end_to_end_on_sqlite(tmp_path: Pat
     assert measured["entries"] == 1500 and measured["selected"] == [150, 3]  # 10% up, then 2% of those up
     assert set(measured["steps"]) == set(service_scale.STEPS)
     assert measured["peak_bytes"] > 0
+    assert set(measured["floors"]) == {"bare", "indexed", "keyed"} and min(measured["floors"].values()) > 0
