@@ -268,8 +268,8 @@ def import_upload(session: Session, upload: DeclarationUpload) -> None:
     upload.status = "importing"
     upload.updated_at = utcnow()
     # The rows are written in one transaction, which no progress can be committed from: the
-    # page shows the import under way until it is done.
-    upload.progress_done, upload.progress_total = 0, upload.declarant_count
+    # page shows the import under way (no count) until it is done.
+    upload.progress_done, upload.progress_total = 0, None
     session.flush()
     upload_id = upload.id
     run_job(f"import-{upload_id}", lambda: _import_job(upload_id), lambda: _mark_failed(upload_id))

@@ -196,3 +196,23 @@ def test_case_numbers_are_a_random_permutation() -> None:
         assert sorted(order) == list(range(1000))
     assert len({tuple(order) for order in orders}) == 3  # 1000! orders: a repeat means no randomness
     assert random_order(0) == [] and random_order(1) == [0]
+
+
+def test_an_import_under_way_shows_a_progress_bar_without_steps(
+    app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
+) -> None:
+    auth.login("kinmen-operator")
+    upload_id = upload(client, demo_csv(), "114.csv")
+    with app.app_context():
+        stored = db.session.get(DeclarationUpload, upload_id)
+        assert stored is not None
+        stored.status, stored.progress_done, stored.progress_total = "importing", 0, None
+        db.session.commit()
+    page = client.get(f"/operator/uploads/{upload_id}").get_data(as_text=True)
+    assert '<progress id="job-progress"></progress>' in page  # indeterminate: one transaction has no steps
+    assert "Writing 244 declarants in one transaction" in page
+    assert client.get(f"/operator/uploads/{upload_id}/progress").get_json() == {
+        "status": "importing",
+        "done": 0,
+        "total": None,
+    }

@@ -11,7 +11,8 @@
         .then(function (r) { return r.json(); })
         .then(function (p) {
           if (p.status !== "parsing" && p.status !== "importing") { window.location.reload(); return; }
-          if (p.total) { bar.max = p.total; bar.value = p.done; text.textContent = p.done + " / " + p.total; }
+          if (p.status === "importing") { bar.removeAttribute("value"); }  // one transaction: no steps to show
+          else if (p.total) { bar.max = p.total; bar.value = p.done; text.textContent = p.done + " / " + p.total; }
           else { bar.removeAttribute("value"); text.textContent = String(p.done); }
           window.setTimeout(poll, 500);
         })
