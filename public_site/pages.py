@@ -24,15 +24,11 @@ from public_site.documents import published_draw
 from service.access import public
 from service.extensions import db
 from service.keystore import active_key
+from service.labels import stratum_label
 from service.models import Declarant, Draw, LogEntry, Office, SigningKey
 from service.qr import qr_svg
 from service.transparency import latest_checkpoint, log_size
 
-STRATUM_LABELS = {
-    "*": _l("All declarations"),
-    "regular": _l("Regular declarations (定期申報)"),
-    "non-regular": _l("On taking office, leaving or acting (就到、卸離、代理申報)"),
-}
 STAGE_LABELS = {
     "review": _l("Substantive review"),
     "comparison": _l("Year-on-year comparison"),
@@ -50,11 +46,6 @@ LOG_PAGE_ENTRIES = 50
 #: Charts of completed draws never change: keep a few, keyed by the result's digest.
 _CHART_CACHE: dict[tuple[str, str], list[ChartStage]] = {}
 _CHART_CACHE_SIZE = 16
-
-
-def stratum_label(key: str) -> str:
-    """A stratum's name for people (the code itself when the office uses its own)."""
-    return str(STRATUM_LABELS.get(key, key))
 
 
 def stage_label(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Human labels for stored codes (statuses), translated like every other string."""
+"""Human labels for stored codes (statuses, strata), translated like every other string."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -20,3 +20,15 @@ STATUS_LABELS = {
 def status_label(code: str) -> str:
     """The translated label of a status code (the code itself when unknown)."""
     return str(STATUS_LABELS.get(code, code))
+
+
+STRATUM_LABELS = {
+    "*": _l("All declarations"),
+    "regular": _l("Regular declarations (定期申報)"),
+    "non-regular": _l("On taking office, leaving or acting (就到、卸離、代理申報)"),
+}
+
+
+def stratum_label(key: str) -> str:
+    """A stratum's name for people (the code itself when the office uses its own)."""
+    return str(STRATUM_LABELS.get(key, key))

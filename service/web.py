@@ -135,13 +135,15 @@ def register(app: Flask) -> None:
 
     from service.declaration_files import COLUMN_LABELS, mask_national_id
     from service.i18n import is_english
-    from service.labels import status_label
+    from service.labels import status_label, stratum_label
 
     def column_label(key: str) -> str:
         zh, en = COLUMN_LABELS.get(key, (key, key))
         return en if is_english() else zh
 
-    app.jinja_env.globals.update(status_label=status_label, mask_id=mask_national_id, column_label=column_label)
+    app.jinja_env.globals.update(
+        status_label=status_label, stratum_label=stratum_label, mask_id=mask_national_id, column_label=column_label
+    )
 
     @app.template_filter("taipei")
     def taipei(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:

@@ -41,6 +41,7 @@ def test_a_clean_file_is_previewed_then_imported(
     assert preview.status_code == 200
     assert count_declarants(app) == 0  # nothing stored before the operator confirms
     assert "244" in preview.get_data(as_text=True)
+    assert "Regular declarations (定期申報)" in preview.get_data(as_text=True)  # strata by name, not code
     response = client.post(f"/operator/uploads/{upload_id}/import")
     assert response.status_code == 303
     assert count_declarants(app) == 244
@@ -58,6 +59,7 @@ def test_a_clean_file_is_previewed_then_imported(
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "114-0001" in text
+    assert "On taking office, leaving or acting" in text and ">non-regular<" not in text
     # national IDs are only ever shown masked
     with app.app_context():
         some_id = db.session.scalars(select(Declarant.national_id)).first()
