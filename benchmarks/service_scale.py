@@ -350,7 +350,7 @@ def floors_table(results: list[dict[str, Any]]) -> str:
     """Where the import's time goes: the database's own floors beside the import."""
     lines = [
         "| database | engine alone | import | copied by the database: bare table | … with the indexes "
-        "| … and the foreign keys | import less the last (Python) |",
+        "| … and the foreign keys | the rest: Python, and the rows crossing to the database |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
@@ -415,7 +415,7 @@ The engine hashes a million ids it is handed. The service must first accept them
 office's spreadsheet and keep them: **upload** reads and checks every row once (seven cells: a
 national ID's check digit, a ROC date, a declaration type, text limits and control characters;
 then one year per file, one name per ID, merges) and stores what it accepted; **import** writes
-a million declarants. The last columns are the database alone copying those same rows inside
+a million declarants. The three "copied" columns are the database alone copying the same rows inside
 itself, with no Python at all: storing them under the table's indexes and foreign keys already
 takes several times the engine, so no import code can bring the whole path within 5×. The
 check and the import run as background jobs with a progress bar, once a year per office;
