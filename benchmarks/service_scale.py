@@ -313,6 +313,11 @@ def measure(kind: str, csv_path: Path, folder: Path) -> dict[str, Any]:
     return measured
 
 
+def database_name(measured: dict[str, Any]) -> str:
+    """The database of a measurement, as the tables name it."""
+    return "PostgreSQL" if measured["database"] == "postgresql" else "SQLite"
+
+
 def total(measured: dict[str, Any]) -> float:
     """Seconds of the five timed steps together."""
     return sum(measured["steps"][name] for name in STEPS)
@@ -329,7 +334,7 @@ def table(results: list[dict[str, Any]]) -> str:
         steps = " | ".join(f"{r['steps'][name]:.1f} s" for name in STEPS)
         engine = statistics.median(r["engine_runs"])
         lines.append(
-            f"| {'PostgreSQL' if r['database'] == 'postgresql' else 'SQLite'} | {steps} | {total(r):.1f} s "
+            f"| {database_name(r)} | {steps} | {total(r):.1f} s "
             f"| {engine:.3f} s | **{total(r) / engine:.0f}×** | **{r['peak_bytes'] / 2**20:.0f} MiB** "
             f"| {'yes' if r['bundle_verified'] else 'NO: ' + '; '.join(r['failed_checks'])} |"
         )
@@ -342,7 +347,7 @@ def peaks_table(results: list[dict[str, Any]]) -> str:
     lines = ["| database | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for r in results:
         cells = " | ".join(f"{r['peaks'][name] / 2**20:.0f} MiB" for name in names)
-        lines.append(f"| {'PostgreSQL' if r['database'] == 'postgresql' else 'SQLite'} | {cells} |")
+        lines.append(f"| {database_name(r)} | {cells} |")
     return "\n".join(lines)
 
 
@@ -358,7 +363,7 @@ def floors_table(results: list[dict[str, Any]]) -> str:
         engine = statistics.median(r["engine_runs"])
         cells = " | ".join(f"{floors[n]:.2f} s ({floors[n] / engine:.1f}×)" for n in ("bare", "indexed", "keyed"))
         lines.append(
-            f"| {'PostgreSQL' if r['database'] == 'postgresql' else 'SQLite'} | {engine:.3f} s "
+            f"| {database_name(r)} | {engine:.3f} s "
             f"| {imported:.1f} s ({imported / engine:.1f}×) | {cells} | {imported - floors['keyed']:.1f} s |"
         )
     return "\n".join(lines)
@@ -368,7 +373,7 @@ def verdicts(results: list[dict[str, Any]]) -> list[str]:
     """The two targets, per database."""
     lines = []
     for r in results:
-        name = "PostgreSQL" if r["database"] == "postgresql" else "SQLite"
+        name = database_name(r)
         peak = r["peak_bytes"]
         ratio = total(r) / statistics.median(r["engine_runs"])
         memory_met = "met" if peak < TARGET_PEAK_BYTES else "NOT met"

@@ -70,6 +70,8 @@ DECLARATION_TYPES: dict[str, tuple[str, str]] = {
     "correction": ("更正申報", "correction"),
     "supplement": ("補正申報", "supplement"),
 }
+#: Type code → the zh-TW label stored with each declarant (`type_label`, `filings[].label`).
+TYPE_LABELS = {code: zh for code, (zh, _) in DECLARATION_TYPES.items()}
 
 #: The strata the county example in DESIGN.md uses: regular filings, and all the others.
 DEFAULT_STRATA: dict[str, str] = {code: "regular" if code == "regular" else "non-regular" for code in DECLARATION_TYPES}
@@ -1133,7 +1135,7 @@ class DeclarationList:
     def declarant_values(self) -> Iterator[tuple[Any, ...]]:
         """`declarants()` as plain tuples in `Declarant`'s field order, each filing a tuple in
         `Filing`'s: what storing a million declarants needs, without a million objects."""
-        labels = {code: zh for code, (zh, _) in DECLARATION_TYPES.items()}
+        labels = TYPE_LABELS
         strata = self.strata
         first_rows = self.first_rows
         for national_id, kept, rows in self.kept_rows():

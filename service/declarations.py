@@ -203,10 +203,10 @@ def _mark_failed(upload_id: int) -> None:
 
 #: One filing of `Declarant.filings` as `json.dumps` writes it, by type code: `% (row, ISO date)`.
 _FILING_JSON = {
-    code: json.dumps({"row": 0, "type": code, "label": zh, "date": ""})
+    code: json.dumps({"row": 0, "type": code, "label": label, "date": ""})
     .replace('"row": 0', '"row": %d')
     .replace('"date": ""', '"date": "%s"')
-    for code, (zh, _) in declaration_files.DECLARATION_TYPES.items()
+    for code, label in declaration_files.TYPE_LABELS.items()
 }
 
 
@@ -214,7 +214,7 @@ def _checked_lines(parsed: DeclarationList) -> tuple[bytes, dict[str, Any]]:
     """What the check accepted, for the import: one line per declarant (in order of first row),
     `CHECKED_COLUMNS` tab-separated, zlib-compressed; and the preview's counts, from the same pass.
     """
-    labels = {code: zh for code, (zh, _) in declaration_files.DECLARATION_TYPES.items()}
+    labels = declaration_files.TYPE_LABELS
     strata = parsed.strata
     counts: Counter[tuple[str, str]] = Counter()  # (agency, type): a few hundred at most
     packer = zlib.compressobj(_CHECKED_LEVEL)
