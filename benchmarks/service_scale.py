@@ -207,9 +207,10 @@ def run_child(csv_path: Path, database_url: str, folder: Path) -> dict[str, Any]
             announce(db.session, settings, draft.id, operator, now=scheduled - timedelta(days=7))
 
         def draw() -> None:
-            enter_dice(db.session, draw_pk[0], DICE)
-            reveal_secret(db.session, settings, draw_pk[0])
-            complete(db.session, settings, draw_pk[0])
+            live = scheduled + timedelta(minutes=1)  # inside the input window
+            enter_dice(db.session, settings, draw_pk[0], DICE, now=live)
+            reveal_secret(db.session, settings, draw_pk[0], now=live)
+            complete(db.session, settings, draw_pk[0], now=live)
 
         bundle_path = folder / "bundle.zip"
 

@@ -2,11 +2,11 @@
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lottery import PROTOCOL
-from lottery.drand import QUICKNET_CHAIN_HASH, round_at
+from lottery.drand import QUICKNET_CHAIN_HASH, first_round_after, round_at, round_time
 from lottery.errors import AnnouncementError, ProtocolError
 from lottery.population import ID_PATTERN, STRATUM_PATTERN, Population
 from lottery.timestamps import format_timestamp, parse_timestamp
@@ -49,6 +49,10 @@ class Announcement:
     commitment: str
     dice_count: int | None
     drand_round: int | None
+    scheduled_at: datetime | None = None
+    announced_at: datetime | None = None
+    inputs_close_at: datetime | None = None
+    bindings_digest: str | None = None
 
 
 def build_announcement(
@@ -64,6 +68,9 @@ def build_announcement(
     scheduled_at: datetime,
     announced_at: datetime,
     extra: dict[str, Any] | None = None,
+    inputs_close_at: datetime | None = None,
+    bindings_digest: str | None = None,
+    drand_round: int | None = None,
 ) -> dict[str, Any]:
     """Assemble an announcement document and validate it.
 
@@ -75,7 +82,9 @@ def build_announcement(
     if dice_count is not None:
         entropy["dice"] = {"count": dice_count}
     if use_drand:
-        entropy["drand"] = {"chain_hash": QUICKNET_CHAIN_HASH, "round": round_at(scheduled_at)}
+        if drand_round is None:
+            drand_round = first_round_after(inputs_close_at) if inputs_close_at else round_at(scheduled_at)
+        entropy["drand"] = {"chain_hash": QUICKNET_CHAIN_HASH, "round": drand_round}
     document: dict[str, Any] = dict(extra or {})
     document.update(
         {
@@ -94,6 +103,10 @@ def build_announcement(
             "announced_at": format_timestamp(announced_at),
         }
     )
+    if inputs_close_at is not None:
+        document["inputs_close_at"] = format_timestamp(inputs_close_at)
+    if bindings_digest is not None:
+        document["population"]["bindings_digest"] = bindings_digest
     announcement = parse_announcement(document)
     check_against_population(announcement, population)
     return document
@@ -133,6 +146,16 @@ def parse_announcement(document: object) -> Announcement:
         raise AnnouncementError(str(exc)) from None
     if announced > scheduled:
         raise AnnouncementError("announced_at is after scheduled_at: a draw is announced before it happens")
+    close = None
+    if "inputs_close_at" in document:
+        try:
+            close = parse_timestamp(document.get("inputs_close_at"), "inputs_close_at")
+        except ProtocolError as exc:
+            raise AnnouncementError(str(exc)) from None
+        if not scheduled < close <= scheduled + timedelta(hours=2):
+            raise AnnouncementError("inputs_close_at must be after scheduled_at and at most 2 hours later")
+        if drand_round is not None and round_time(drand_round) < close.timestamp() + 30:
+            raise AnnouncementError("the drand round must come at least 30 s after inputs_close_at")
     return Announcement(
         document=document,
         draw_id=draw_id,
@@ -143,6 +166,10 @@ def parse_announcement(document: object) -> Announcement:
         commitment=commitment,
         dice_count=dice_count,
         drand_round=drand_round,
+        scheduled_at=scheduled,
+        announced_at=announced,
+        inputs_close_at=close,
+        bindings_digest=document["population"].get("bindings_digest"),
     )
 
 

@@ -49,6 +49,14 @@ def round_at(moment: datetime) -> int:
     return math.ceil((seconds - QUICKNET_GENESIS) / QUICKNET_PERIOD) + 1
 
 
+def first_round_after(moment: datetime, margin_seconds: int = 30) -> int:
+    """The first quicknet round published at or after `moment + margin_seconds` (SPEC §4)."""
+    seconds = int(moment.timestamp()) + margin_seconds
+    if seconds <= QUICKNET_GENESIS:
+        return 1
+    return math.ceil((seconds - QUICKNET_GENESIS) / QUICKNET_PERIOD) + 1
+
+
 def round_time(round_number: int) -> int:
     """Unix time at which quicknet publishes `round_number`."""
     return QUICKNET_GENESIS + (round_number - 1) * QUICKNET_PERIOD

@@ -22,7 +22,7 @@ from sqlalchemy.orm import defer
 from public_site import public_blueprint as bp
 from public_site.cache import IMMUTABLE, accepts_gzip, keep_for
 from service.access import public
-from service.bundles import BundleUnavailable, bundle_zip
+from service.bundles import BundleUnavailable, bundle_zip, draw_events, events_json, events_size
 from service.extensions import db
 from service.keystore import active_key
 from service.models import Draw, LogEntry
@@ -126,6 +126,35 @@ def bundle(draw_id: str) -> Response:
     except BundleUnavailable:
         abort(404)
     return immutable(data, "application/zip", filename=f"{draw.draw_id}-bundle.zip")
+
+
+@bp.route("/draws/<draw_id:draw_id>/bindings.tsv")
+@public
+def bindings_tsv(draw_id: str) -> Response:
+    """Which case number is whose, committed but not disclosed (SPEC §2a); 404 for draws
+    announced before bindings."""
+    data = getattr(published_draw(draw_id), "bindings_tsv", None)
+    if data is None:
+        abort(404, description="This draw was announced without bindings.")
+    return immutable(bytes(data), "text/tab-separated-values")
+
+
+@bp.route("/draws/<draw_id:draw_id>/events.json")
+@public
+def events(draw_id: str) -> Response:
+    """The draw's log events with their inclusion proofs (SPEC §11). A completed draw's are
+    proved against the checkpoint of its bundle and never change; others grow as the draw runs."""
+    draw = published_draw(draw_id, result=False)
+    size = events_size(db.session, draw)
+    if size is None:
+        abort(404, description="The log is empty.")
+    data = events_json(draw_events(db.session, draw.draw_id, size))
+    if draw.status == "completed":
+        return immutable(data, "application/json")
+    response = Response(data, mimetype="application/json")
+    response.headers["Cache-Control"] = "public, max-age=5"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.route("/keys/office.vkey")

@@ -18,15 +18,19 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, g, render_template, request, url_for
 from flask_babel import gettext
 
+from lottery.drand import round_time
 from lottery.draw import commitment as commitment_of
+from lottery.timestamps import format_timestamp
 from public_site import public_blueprint as bp
 from public_site.cache import LIVE_SECONDS, PAGE_SECONDS, keep_for
 from public_site.documents import published_draw
+from service import clock
 from service.access import public
 from service.models import Draw
 from service.qr import qr_svg
@@ -107,6 +111,10 @@ def live_state(draw: Draw) -> dict[str, Any]:
         "status": draw.status,
         "step": live_step(draw),
         "scheduled_at": announcement.get("scheduled_at"),
+        "inputs_close_at": announcement.get("inputs_close_at"),
+        "beacon_at": format_timestamp(datetime.fromtimestamp(round_time(draw.drand_round), UTC))
+        if draw.drand_round
+        else None,
         "population": announcement.get("population"),
         "stages": announcement.get("stages", []),
         "derivation": announcement.get("rule", {}).get("derivation", []),
@@ -164,5 +172,6 @@ def live(draw_id: str) -> str:
         "public/live.html",
         draw=draw,
         state=state,
+        server_now=format_timestamp(clock.now()),
         verify_qr=qr_svg(state["verify_url"], gettext("QR code of the verify page: %(url)s", url=state["verify_url"])),
     )

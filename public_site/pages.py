@@ -21,6 +21,8 @@ from public_site import public_blueprint as bp
 from public_site.cache import PAGE_SECONDS, keep_for
 from public_site.chart import ChartStage, build_chart
 from public_site.documents import published_draw
+from service import clock
+from service.abandoned import abandoned_draw
 from service.access import public
 from service.extensions import db
 from service.keystore import active_key
@@ -278,8 +280,10 @@ def draw_page(draw_id: str) -> Any:
         people = disclosed_people(draw, [s["id"] for stage in result["stages"] for s in stage["selected"]])
         chart = chart_for(draw, result, facts["announcement"])
     url = page_url("public.draw_page", draw_id=draw.draw_id)
+    abandoned = abandoned_draw(db.session, draw, clock.now()) if draw.status == "abandoned" else None
     return render_template(
         "public/draw.html",
+        abandoned=abandoned,
         draw=draw,
         facts=facts,
         people=people,

@@ -9,12 +9,13 @@ import base64
 import io
 import json
 import zipfile
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import Draw, LogEntry, SigningKey
-from service.transparency import checkpoint_at, inclusion
+from service.transparency import checkpoint_at, inclusion, latest_checkpoint
 
 VERIFY_MD = """# 如何驗證這次抽籤 · How to verify this draw
 
@@ -31,6 +32,8 @@ VERIFY_MD = """# 如何驗證這次抽籤 · How to verify this draw
 | `office.vkey` | 機關的驗證金鑰（請與機關網站公布者比對）· the office key (compare it with the one the office publishes) |
 | `checkpoint` | 抽籤完成後簽署的透明紀錄檢查點 · the transparency-log checkpoint signed after the draw |
 | `inclusion.json` | 本次抽籤兩筆紀錄在檢查點中的證明 · proofs that the draw's log entries are in that checkpoint |
+| `events.json` | 本次抽籤在紀錄中的每一事件（公告、骰子、秘密、drand、完成）及其證明 · every log event of the draw with its proof |
+| `bindings.tsv` | 案號與申報人的承諾（加鹽雜湊，不揭露身分）· which case number is whose, committed but not disclosed |
 
 ## 三個指令自己驗算 · Check it yourself in three commands
 ```sh
@@ -51,6 +54,44 @@ python -m lottery verify bundle.zip --key "{vkey}"
 `cryptography` and `rfc8785`; `py_ecc` to check the drand signature). It prints one line per check
 and exits 0 only when all pass.
 """
+
+
+#: Log events that belong to a draw's own story; `review.recorded` events (one per review step)
+#: also carry the draw id but are not part of the draw.
+DRAW_EVENT_TYPES = ("draw.announced", "draw.input", "draw.completed", "draw.abandoned", "draw.witness_confirmed")
+
+
+def draw_events(session: Session, draw_id: str, size: int) -> list[dict[str, Any]]:
+    """The draw's log events among the first `size` entries, each with its inclusion proof in
+    the tree of that size: `[{"index", "entry", "proof": [base64…]}]` (SPEC §11 `events.json`)."""
+    marker = '"draw_id":' + json.dumps(draw_id, ensure_ascii=False)
+    rows = session.execute(
+        select(LogEntry.index, LogEntry.entry)
+        .where(LogEntry.index < size, LogEntry.entry.contains(marker, autoescape=True))
+        .order_by(LogEntry.index)
+    ).all()
+    events = []
+    for index, entry in rows:
+        event = json.loads(entry)
+        if event.get("draw_id") != draw_id or event.get("type") not in DRAW_EVENT_TYPES:
+            continue
+        proof = [base64.b64encode(node).decode("ascii") for node in inclusion(session, index, size)]
+        events.append({"index": index, "entry": entry, "proof": proof})
+    return events
+
+
+def events_size(session: Session, draw: Draw) -> int | None:
+    """The checkpoint size that a draw's `events.json` is proved against: the bundle's (signed
+    when the draw completed) for a completed draw, else the latest; None before any checkpoint."""
+    if draw.status == "completed" and draw.completed_log_index is not None:
+        return draw.completed_log_index + 1
+    latest = latest_checkpoint(session)
+    return latest.size if latest is not None else None
+
+
+def events_json(events: list[dict[str, Any]]) -> bytes:
+    """`events.json` as served and bundled."""
+    return json.dumps(events, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 class BundleUnavailable(LookupError):
@@ -89,6 +130,10 @@ def bundle_files(session: Session, draw: Draw) -> dict[str, bytes]:
                 }
             )
         files["inclusion.json"] = json.dumps(proofs, indent=1).encode("utf-8")
+        files["events.json"] = events_json(draw_events(session, draw.draw_id, size))
+    bindings = getattr(draw, "bindings_tsv", None)
+    if bindings is not None:
+        files["bindings.tsv"] = bytes(bindings)
     files["VERIFY.md"] = VERIFY_MD.format(title=draw.title, draw_id=draw.draw_id, vkey=vkey).encode("utf-8")
     return files
 

@@ -44,6 +44,12 @@ class Settings:
     #: Argon2id cost for newly written private keys (lower only in tests).
     key_kdf_memory_kib: int = 262_144
     secure_cookies: bool = False
+    #: The least notice between announcing a draw and its start (SPEC §4: 24 hours, never less
+    #: in production; development and test may lower it).
+    min_notice_hours: int = 24
+    #: Development and test only: a file holding the time (`2023-09-15T10:45:00Z`) that the draw
+    #: timing rules take as now, so tests move the clock of running servers without sleeping.
+    clock_file: Path | None = None
 
     @property
     def testing(self) -> bool:
@@ -109,6 +115,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         key_kdf_memory_kib=int(env.get("SUNSHINE_KEY_KDF_MEMORY_KIB", str(Settings.key_kdf_memory_kib))),
         # Cookies only over HTTPS in production; a loopback test deployment may turn this off.
         secure_cookies=env.get("SUNSHINE_SECURE_COOKIES", "1" if environment == "production" else "0") == "1",
+    )
+    min_notice = env.get("SUNSHINE_MIN_NOTICE_HOURS", "24")
+    if not min_notice.isascii() or not min_notice.isdigit() or int(min_notice) > 24 * 365:
+        raise ConfigError("SUNSHINE_MIN_NOTICE_HOURS must be a whole number of hours")
+    if environment == "production" and int(min_notice) < 24:
+        raise ConfigError("SUNSHINE_MIN_NOTICE_HOURS cannot be below 24 in production (SPEC §4)")
+    clock_file = env.get("SUNSHINE_CLOCK_FILE") or None
+    if clock_file and environment == "production":
+        raise ConfigError("SUNSHINE_CLOCK_FILE moves the draw clock: it is for development and tests, never production")
+    settings = settings.with_overrides(
+        min_notice_hours=int(min_notice), clock_file=Path(clock_file) if clock_file else None
     )
     if relays:
         settings = settings.with_overrides(drand_relays=relays)

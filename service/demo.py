@@ -101,9 +101,13 @@ def demo_csv(seed: int = 114, year: int = DEMO_YEAR, regular: int = 178, non_reg
     return out.getvalue().encode("utf-8")
 
 
-#: The completed demo draw reuses real quicknet round 657413 (SPEC §5), so its schedule is that
-#: round's time; the dice are the example digits of SPEC §8.
+#: The completed demo draw reuses real quicknet round 657413 (SPEC §5, out at 11:00:03Z), so its
+#: schedule is that day's: live from 10:40, inputs closing at 10:59 (SPEC §4 asks the round to come
+#: at least 30 s later), announced three days before. The dice are the example digits of SPEC §8.
 DEMO_ROUND = 657413
+DEMO_SCHEDULED = datetime(2023, 9, 15, 10, 40, tzinfo=UTC)
+DEMO_WINDOW_MINUTES = 19
+DEMO_ANNOUNCED = datetime(2023, 9, 12, 1, 0, tzinfo=UTC)
 DEMO_DICE = "50104646865477507016"
 DEMO_WITNESSES = ("監察員 李大同", "主計室 王小華", "人事室 陳美惠")
 DEMO_BEACON = Beacon(
@@ -131,7 +135,7 @@ def _import_year(session: Session, office: Office, user: User, year: int, data: 
         raise RuntimeError("the demo import did not complete")
 
 
-def _setup(draw_id: str, title: str, year: int, scheduled_at: datetime) -> DrawSetup:
+def _setup(draw_id: str, title: str, year: int, scheduled_at: datetime, window: int = 20) -> DrawSetup:
     return DrawSetup(
         title=title,
         draw_id=draw_id,
@@ -142,6 +146,7 @@ def _setup(draw_id: str, title: str, year: int, scheduled_at: datetime) -> DrawS
         scheduled_at=scheduled_at,
         min_notice_hours=24,
         witnesses=DEMO_WITNESSES,
+        input_window_minutes=window,
     )
 
 
@@ -149,17 +154,16 @@ def _completed_demo_draw(session: Session, settings: Settings, office: Office, o
     draw_id = f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"
     if session.scalar(select(Draw).where(Draw.draw_id == draw_id)) is not None:
         return
-    scheduled = datetime.fromtimestamp(round_time(DEMO_ROUND), UTC)
-    announced = scheduled - timedelta(days=7)
+    scheduled = DEMO_SCHEDULED
     title = f"{DEMO_YEAR}年度公職人員財產申報實質審查抽籤"
-    draw = save_draft(
-        session, office=office, user=operator, setup=_setup(draw_id, title, DEMO_YEAR, scheduled), now=announced
-    )
-    announce(session, settings, draw.id, operator, now=announced)
-    enter_dice(session, draw.id, DEMO_DICE, now=scheduled + timedelta(seconds=60))
+    setup = _setup(draw_id, title, DEMO_YEAR, scheduled, DEMO_WINDOW_MINUTES)
+    draw = save_draft(session, office=office, user=operator, setup=setup, now=DEMO_ANNOUNCED)
+    announce(session, settings, draw.id, operator, now=DEMO_ANNOUNCED, drand_round=DEMO_ROUND)
+    enter_dice(session, settings, draw.id, DEMO_DICE, now=scheduled + timedelta(seconds=60))
     reveal_secret(session, settings, draw.id, now=scheduled + timedelta(seconds=90))
-    record_beacon(session, draw.id, DEMO_BEACON, now=scheduled + timedelta(seconds=184))
-    complete(session, settings, draw.id, now=scheduled + timedelta(seconds=185))
+    beacon_seen = datetime.fromtimestamp(round_time(DEMO_ROUND) + 2, UTC)
+    record_beacon(session, settings, draw.id, DEMO_BEACON, now=beacon_seen)
+    complete(session, settings, draw.id, now=beacon_seen)
     advance_reveal(session, draw.id, 10**9)
     for name in DEMO_WITNESSES:
         confirm_witness(session, draw.id, name, now=scheduled + timedelta(minutes=10))

@@ -11,6 +11,7 @@ so two consoles or two processes cannot both complete a draw: the loser gets `Al
 import logging
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -18,22 +19,25 @@ from sqlalchemy.orm import Session, defer
 
 from lottery.announcement import build_announcement, parse_announcement
 from lottery.canonical import canonical_json, digest
-from lottery.drand import Beacon
+from lottery.drand import Beacon, round_time
 from lottery.draw import DrawInputs, check_dice, run_draw_from_file
 from lottery.errors import ProtocolError
 from lottery.population import parse_population
 from lottery.signing import sign_document
 from lottery.timestamps import format_timestamp
+from service import clock
+from service.abandoned import remember_beacon
 from service.config import Settings
 from service.declarations import population_file
 from service.draw_rules import DrawRuleError
 from service.draws import plan_for, rule_of
 from service.keystore import current_signer, signer_for
-from service.models import Draw, Office, SigningKey, User, utcnow
+from service.models import Draw, Office, SigningKey, User
 from service.sealing import SecretLost, new_secret, seal_secret, unseal_secret
 from service.transparency import event_time, log_size, record
 
 log = logging.getLogger(__name__)
+TAIPEI = ZoneInfo("Asia/Taipei")
 
 
 def secret_opens(draw: Draw, settings: Settings) -> bool:
@@ -81,18 +85,37 @@ def _require(draw: Draw, status: str) -> None:
         raise DrawLifecycleError(_l("This step needs a draw that is %(status)s.", status=status))
 
 
-def announce(session: Session, settings: Settings, draw_pk: int, user: User, now: datetime | None = None) -> Draw:
-    """Freeze the population, seal a fresh secret, sign and log the announcement."""
-    now = now or utcnow()
+def notice_hours(draw: Draw, settings: Settings) -> int:
+    """The notice this draw needs: its own choice, never less than the deployment's minimum."""
+    return max(draw.min_notice_hours, settings.min_notice_hours)
+
+
+def announce(
+    session: Session,
+    settings: Settings,
+    draw_pk: int,
+    user: User,
+    now: datetime | None = None,
+    drand_round: int | None = None,
+) -> Draw:
+    """Freeze the population, seal a fresh secret, sign and log the announcement.
+
+    The input window closes `input_window_minutes` after `scheduled_at`, and the drand round is
+    the first at least 30 s after that (SPEC §4), so every input a person types is public before
+    the beacon exists. `drand_round` may name a later round (the demo reuses a recorded one).
+    """
+    now = now or clock.now()
     draw = lock_draw(session, draw_pk)
     _require(draw, "draft")
-    if draw.scheduled_at - now < timedelta(hours=draw.min_notice_hours):
+    hours = notice_hours(draw, settings)
+    if draw.scheduled_at - now < timedelta(hours=hours):
         raise DrawLifecycleError(
             _l(
                 "The draw must be announced at least %(hours)s hours before it happens; choose a later time.",
-                hours=draw.min_notice_hours,
+                hours=hours,
             )
         )
+    inputs_close_at = draw.scheduled_at + timedelta(minutes=draw.input_window_minutes)
     office = session.get(Office, draw.office_id)
     if office is None:
         raise DrawLifecycleError(_l("This draw no longer exists."))
@@ -115,6 +138,8 @@ def announce(session: Session, settings: Settings, draw_pk: int, user: User, now
         use_drand=draw.use_drand,
         scheduled_at=draw.scheduled_at,
         announced_at=now,
+        inputs_close_at=inputs_close_at,
+        drand_round=drand_round,
         extra={
             "year": draw.roc_year,
             "rule": {
@@ -139,6 +164,7 @@ def announce(session: Session, settings: Settings, draw_pk: int, user: User, now
     draw.drand_round = document["entropy"].get("drand", {}).get("round")
     draw.signing_key_id = signer.verifier.key_id.hex()
     draw.announced_at = now
+    draw.inputs_close_at = inputs_close_at
     draw.announced_by_id = user.id
     draw.status = "announced"
     draw.announced_log_index = next_index
@@ -159,23 +185,65 @@ def announce(session: Session, settings: Settings, draw_pk: int, user: User, now
     return draw
 
 
-def start_live(session: Session, draw_pk: int) -> Draw:
+def start_live(session: Session, draw_pk: int, now: datetime | None = None) -> Draw:
     """Put the stage display on the live draw (nothing secret is shown)."""
     draw = lock_draw(session, draw_pk)
     _require(draw, "announced")
     if draw.live_started_at is None:
-        draw.live_started_at = utcnow()
+        draw.live_started_at = now or clock.now()
     return draw
 
 
-def enter_dice(session: Session, draw_pk: int, dice: str, now: datetime | None = None) -> Draw:
+def _taipei(moment: datetime) -> str:
+    return moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def input_window_refusal(draw: Draw, now: datetime) -> str | None:
+    """Why dice or the secret cannot be entered at `now` (SPEC §5), or None while the window is open."""
+    if now < draw.scheduled_at:
+        return str(
+            _l(
+                "Inputs are accepted from the announced start, %(start)s (Taiwan time); it is %(now)s.",
+                start=_taipei(draw.scheduled_at),
+                now=_taipei(now),
+            )
+        )
+    if draw.inputs_close_at is not None and now >= draw.inputs_close_at:
+        return str(
+            _l(
+                "The input window closed at %(close)s (Taiwan time). A draw missing dice or its secret can only "
+                "be abandoned, with everything it had published.",
+                close=_taipei(draw.inputs_close_at),
+            )
+        )
+    return None
+
+
+def _require_window(draw: Draw, now: datetime) -> None:
+    refusal = input_window_refusal(draw, now)
+    if refusal is not None:
+        raise DrawLifecycleError(refusal)
+
+
+def _log_input(session: Session, settings: Settings, draw: Draw, name: str, value: Any, now: datetime) -> None:
+    """Publish an accepted input in the log at once (SPEC §5, §10 `draw.input`)."""
+    record(
+        session,
+        [current_signer(session, settings)],
+        [{"type": "draw.input", "time": format_timestamp(now), "draw_id": draw.draw_id, "name": name, "value": value}],
+    )
+
+
+def enter_dice(session: Session, settings: Settings, draw_pk: int, dice: str, now: datetime | None = None) -> Draw:
     """Record the dice as rolled on camera: exactly the announced number of digits 0–9."""
+    now = now or clock.now()
     draw = lock_draw(session, draw_pk)
     _require(draw, "announced")
     if draw.dice_count is None:
         raise DrawLifecycleError(_l("This draw uses no dice."))
     if draw.dice is not None:
         raise AlreadyDone(_l("The dice were already entered: %(dice)s.", dice=draw.dice))
+    _require_window(draw, now)
     try:
         check_dice(dice, draw.dice_count)
     except ProtocolError:
@@ -187,20 +255,24 @@ def enter_dice(session: Session, draw_pk: int, dice: str, now: datetime | None =
                 length=len(dice),
             )
         ) from None
-    draw.live_started_at = draw.live_started_at or now or utcnow()
+    draw.live_started_at = draw.live_started_at or now
     draw.dice = dice
-    draw.dice_entered_at = now or utcnow()
+    draw.dice_entered_at = now
+    session.flush()
+    _log_input(session, settings, draw, "dice", dice, now)
     return draw
 
 
 def reveal_secret(session: Session, settings: Settings, draw_pk: int, now: datetime | None = None) -> Draw:
     """Unseal the secret and check it against the published commitment (after the dice)."""
+    now = now or clock.now()
     draw = lock_draw(session, draw_pk)
     _require(draw, "announced")
-    if draw.dice_count is not None and draw.dice is None:
-        raise DrawLifecycleError(_l("Enter the dice first: the secret is revealed after the dice are rolled."))
     if draw.revealed_secret is not None:
         raise AlreadyDone(_l("The secret was already revealed."))
+    _require_window(draw, now)
+    if draw.dice_count is not None and draw.dice is None:
+        raise DrawLifecycleError(_l("Enter the dice first: the secret is revealed after the dice are rolled."))
     try:
         secret = unseal_secret(
             draw.sealed_secret or b"",
@@ -217,27 +289,40 @@ def reveal_secret(session: Session, settings: Settings, draw_pk: int, now: datet
                 reason=str(exc),
             )
         ) from None
+    draw.live_started_at = draw.live_started_at or now
     draw.revealed_secret = secret
-    draw.secret_revealed_at = now or utcnow()
+    draw.secret_revealed_at = now
     if draw.drand_round is None:
         draw.drawn_at = draw.secret_revealed_at
+    session.flush()
+    _log_input(session, settings, draw, "secret", secret, now)
     return draw
 
 
-def record_beacon(session: Session, draw_pk: int, beacon: Beacon, now: datetime | None = None) -> Draw:
-    """Store the verified drand round (the caller verified it with `lottery`)."""
+def record_beacon(
+    session: Session, settings: Settings, draw_pk: int, beacon: Beacon, now: datetime | None = None
+) -> Draw:
+    """Store the verified drand round (the caller verified it with `lottery`) and log it."""
+    now = now or clock.now()
     draw = lock_draw(session, draw_pk)
     _require(draw, "announced")
-    if draw.revealed_secret is None:
-        raise DrawLifecycleError(_l("Reveal the secret before the drand round."))
     if draw.drand_beacon is not None:
         raise AlreadyDone(_l("The drand round was already recorded."))
+    if draw.revealed_secret is None or (draw.dice_count is not None and draw.dice is None):
+        raise DrawLifecycleError(_l("Enter the dice and reveal the secret before the drand round."))
     if beacon.round != draw.drand_round:
         raise DrawLifecycleError(
             _l("That is round %(got)s; this draw announced round %(want)s.", got=beacon.round, want=draw.drand_round)
         )
+    if now.timestamp() < round_time(beacon.round):
+        raise DrawLifecycleError(
+            _l("Round %(round)s is not out yet by this server's clock; wait for it.", round=beacon.round)
+        )
     draw.drand_beacon = beacon.to_json()
-    draw.drawn_at = now or utcnow()
+    draw.drawn_at = now
+    remember_beacon(session, beacon, now)
+    session.flush()
+    _log_input(session, settings, draw, "drand", beacon.to_json(), now)
     return draw
 
 
@@ -299,7 +384,7 @@ def complete(session: Session, settings: Settings, draw_pk: int, now: datetime |
     draw.result_sig = sign_document(signer, data).decode("ascii")
     draw.result_digest = digest(result)
     draw.seed = result["seed"]
-    draw.completed_at = now or utcnow()
+    draw.completed_at = now or clock.now()
     draw.status = "completed"
     draw.completed_log_index = next_index
     session.flush()
@@ -341,20 +426,59 @@ def confirm_witness(session: Session, draw_pk: int, name: str, now: datetime | N
     return draw
 
 
-def abandon(session: Session, settings: Settings, draw_pk: int, reason: str) -> Draw:
-    """Abandon an announced draw, publicly and with a reason; a new draw needs a new announcement."""
+def recorded_inputs(draw: Draw, settings: Settings) -> dict[str, Any]:
+    """What an abandoned draw publishes (SPEC §10 `draw.abandoned`): every input recorded so far,
+    and the secret whenever this deployment can still unseal it, revealed or not."""
+    inputs: dict[str, Any] = {}
+    secret = draw.revealed_secret
+    if secret is None and draw.sealed_secret is not None:
+        try:
+            secret = unseal_secret(
+                draw.sealed_secret,
+                draw_id=draw.draw_id,
+                committed=draw.commitment or "",
+                deployment_secret=settings.secret_key,
+            )
+        except SecretLost:
+            secret = None
+    if secret is not None:
+        inputs["secret"] = secret
+    if draw.dice is not None:
+        inputs["dice"] = draw.dice
+    if draw.drand_beacon is not None:
+        inputs["drand"] = dict(draw.drand_beacon)
+    return inputs
+
+
+def abandon(session: Session, settings: Settings, draw_pk: int, reason: str, now: datetime | None = None) -> Draw:
+    """Abandon an announced draw, publicly, with a reason and everything it had (SPEC §5).
+
+    The log entry carries the inputs recorded so far and the secret whenever it can be unsealed,
+    so once the beacon is out anyone can compute what the draw would have selected: abandoning
+    hides nothing. A new draw needs a new announcement with the full notice.
+    """
+    now = now or clock.now()
     draw = lock_draw(session, draw_pk)
     _require(draw, "announced")
     reason = " ".join(reason.split())
     if len(reason) < 4:
         raise DrawLifecycleError(_l("Give the reason for abandoning the draw; it is published."))
+    inputs = recorded_inputs(draw, settings)
     draw.status = "abandoned"
     draw.abandoned_reason = reason[:1000]
-    draw.abandoned_at = utcnow()
+    draw.abandoned_at = now
     session.flush()
     record(
         session,
         [current_signer(session, settings)],
-        [{"type": "draw.abandoned", "time": event_time(), "draw_id": draw.draw_id, "reason": draw.abandoned_reason}],
+        [
+            {
+                "type": "draw.abandoned",
+                "time": format_timestamp(now),
+                "draw_id": draw.draw_id,
+                "reason": draw.abandoned_reason,
+                "inputs": inputs,
+            }
+        ],
     )
     return draw

@@ -13,6 +13,8 @@ from service.draw_rules import DrawRuleError, Plan, Rule, plan_stages
 from service.models import Draw, Office, User, utcnow
 
 MAX_WITNESSES = 20
+#: The input window (SPEC §4: `inputs_close_at <= scheduled_at + 2 h`), in minutes.
+MIN_INPUT_WINDOW, MAX_INPUT_WINDOW = 1, 120
 
 
 class DrawSetupError(ValueError):
@@ -32,6 +34,8 @@ class DrawSetup:
     scheduled_at: datetime
     min_notice_hours: int
     witnesses: tuple[str, ...]
+    #: Minutes after the start during which dice and the secret are accepted (SPEC §4–§5).
+    input_window_minutes: int = 20
 
 
 def clean_witnesses(text: str) -> tuple[str, ...]:
@@ -80,6 +84,14 @@ def save_draft(
         raise DrawSetupError(_l("The draw time needs a time zone."))
     if setup.scheduled_at <= (now or utcnow()):
         raise DrawSetupError(_l("The draw time must be in the future."))
+    if not MIN_INPUT_WINDOW <= setup.input_window_minutes <= MAX_INPUT_WINDOW:
+        raise DrawSetupError(
+            _l(
+                "The input window must be %(low)s to %(high)s minutes.",
+                low=MIN_INPUT_WINDOW,
+                high=MAX_INPUT_WINDOW,
+            )
+        )
     plan_for(session, office, setup.roc_year, setup.rule)  # refuses an empty year or a quota below 5%
     if draw is None:
         draw = Draw(office_id=office.id, created_by_id=user.id)
@@ -95,6 +107,7 @@ def save_draft(
     draw.use_drand = setup.use_drand
     draw.scheduled_at = setup.scheduled_at
     draw.min_notice_hours = setup.min_notice_hours
+    draw.input_window_minutes = setup.input_window_minutes
     draw.witnesses = list(setup.witnesses)
     session.flush()
     return draw

@@ -109,6 +109,9 @@ class DrawSetupForm(Form):
     min_notice_hours = IntegerField(
         _l("Minimum notice (hours)"), default=24, validators=[NumberRange(min=0, max=24 * 90)]
     )
+    input_window_minutes = IntegerField(
+        _l("Input window (minutes)"), default=20, validators=[NumberRange(min=1, max=120)]
+    )
     witnesses = TextAreaField(_l("Witnesses (one per line)"), validators=[Length(max=2000)])
 
 

@@ -256,6 +256,8 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
     use_drand: Mapped[bool] = mapped_column(Boolean, default=True)
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     min_notice_hours: Mapped[int] = mapped_column(Integer, default=24)
+    #: Minutes after `scheduled_at` during which dice and the secret are accepted (SPEC §5).
+    input_window_minutes: Mapped[int] = mapped_column(Integer, default=20)
     witnesses: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -277,6 +279,8 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
     signing_key_id: Mapped[str | None] = mapped_column(String(8), nullable=True)
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     announced_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    #: When entering dice and the secret closes (SPEC §4), as announced; NULL before this rule.
+    inputs_close_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     # --- the live draw, step by step (the stage display follows these) ---
     live_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -322,7 +326,21 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("dice_count IS NULL OR dice_count BETWEEN 1 AND 100", name="dice_count"),
         CheckConstraint("dice_count IS NOT NULL OR use_drand", name="some_public_entropy"),
         CheckConstraint("min_notice_hours >= 0", name="notice"),
+        CheckConstraint("input_window_minutes BETWEEN 1 AND 120", name="input_window"),
+        CheckConstraint("inputs_close_at IS NULL OR inputs_close_at > scheduled_at", name="inputs_close_after_start"),
     )
+
+
+class DrandRound(db.Model):  # type: ignore[name-defined,misc]
+    """A drand quicknet round the service has verified (public data, kept so that an abandoned
+    draw's outcome can be shown once its round is out; verified again whenever it is read)."""
+
+    __tablename__ = "drand_round"
+
+    round: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    randomness: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(96))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SigningKey(db.Model):  # type: ignore[name-defined,misc]

@@ -84,8 +84,8 @@ function renderWaiting(state) {
   }
   const quotas = (state.stages || []).map((s) => Object.values(s.quota).reduce((a, b) => a + b, 0));
   byId("st-wait-drawn").textContent = quotas.join(" + ");
-  byId("st-wait-dice").textContent = state.dice.count ? String(state.dice.count) : "—";
-  byId("st-wait-round").textContent = state.drand ? String(state.drand.round) : "—";
+  if (byId("st-wait-dice")) byId("st-wait-dice").textContent = String(state.dice.count);
+  if (byId("st-wait-round")) byId("st-wait-round").textContent = String(state.drand.round);
   byId("st-wait-commitment").textContent = grouped(state.commitment);
 }
 
@@ -313,6 +313,29 @@ function update() {
   stage.dataset.step = latestState.step;
   show(nextScene(latestState), latestState);
   if (ORDER.indexOf(current) < ORDER.indexOf("seed")) seenLive = true;
+}
+
+// --- countdowns to the close of inputs and to the beacon, on the server's clock ----------------
+
+const timing = byId("st-timing");
+function tickTiming() {
+  const skew = Date.parse(timing.dataset.serverNow) - timingLoaded;
+  const now = Date.now() + skew;
+  const left = (iso) => Math.round((Date.parse(iso) - now) / 1000);
+  const text = (seconds) => {
+    if (seconds <= 0) return "✓";
+    const m = Math.floor(seconds / 60), s = seconds % 60;
+    return `${m}:${String(s).padStart(2, "0")}`;
+  };
+  byId("st-close-left").textContent = text(left(timing.dataset.close));
+  if (timing.dataset.beacon) byId("st-beacon-left").textContent = text(left(timing.dataset.beacon));
+  const done = latestState && !["waiting", "population", "dice", "secret"].includes(latestState.step);
+  timing.hidden = Boolean(done);
+}
+const timingLoaded = Date.now();
+if (timing) {
+  tickTiming();
+  window.setInterval(tickTiming, 1000);
 }
 
 let etag = "";

@@ -1,15 +1,17 @@
 """Announcing and the live-draw console. Each POST is one step of `service.draw_lifecycle`."""
 
 import json
-import time
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, current_app, flash, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 
+from lottery.drand import round_time
 from lottery.errors import ProtocolError
-from service import settings_of
+from service import clock, settings_of
+from service.abandoned import remember_beacon
 from service.access import role_required
 from service.drand_client import fetch_round, verify_beacon
 from service.draw_lifecycle import (
@@ -21,6 +23,7 @@ from service.draw_lifecycle import (
     complete,
     confirm_witness,
     enter_dice,
+    input_window_refusal,
     ready_to_complete,
     record_beacon,
     reveal_secret,
@@ -71,7 +74,7 @@ def draw_announce(draw_id: str) -> Any:
     settings = settings_of(current_app)
     return _run_step(
         draw_id,
-        lambda pk: announce(db.session, settings, pk, current_user),
+        lambda pk: announce(db.session, settings, pk, current_user, clock.now()),
         gettext("The draw is announced: the population is frozen and the commitment is published."),
     )
 
@@ -86,6 +89,11 @@ def console(draw_id: str) -> Any:
     secret_lost = (
         draw.status == "announced" and draw.revealed_secret is None and not secret_opens(draw, settings_of(current_app))
     )
+    now = clock.now()
+    refusal = input_window_refusal(draw, now) if draw.inputs_close_at is not None else None
+    window = "open" if refusal is None else ("before" if now < draw.scheduled_at else "closed")
+    missing_input = draw.revealed_secret is None or (draw.dice_count is not None and draw.dice is None)
+    beacon_at = datetime.fromtimestamp(round_time(draw.drand_round), UTC) if draw.drand_round else None
     return render_template(
         "operator/console.html",
         draw=draw,
@@ -94,6 +102,10 @@ def console(draw_id: str) -> Any:
         total_selected=len(selected),
         ready=ready_to_complete(draw),
         secret_lost=secret_lost,
+        now=now,
+        window=window,
+        missing_input=missing_input,
+        beacon_at=beacon_at,
     )
 
 
@@ -101,7 +113,7 @@ def console(draw_id: str) -> Any:
 @role_required(*OPERATORS)
 def live_start(draw_id: str) -> Any:
     """Show the frozen population and rule on the stage display."""
-    return _run_step(draw_id, lambda pk: start_live(db.session, pk))
+    return _run_step(draw_id, lambda pk: start_live(db.session, pk, clock.now()))
 
 
 @bp.route("/draws/<draw_id:draw_id>/live/dice", methods=["POST"])
@@ -109,7 +121,12 @@ def live_start(draw_id: str) -> Any:
 def live_dice(draw_id: str) -> Any:
     """Record the dice as rolled."""
     dice = _text("dice").strip()
-    return _run_step(draw_id, lambda pk: enter_dice(db.session, pk, dice), gettext("Dice recorded."))
+    settings = settings_of(current_app)
+    return _run_step(
+        draw_id,
+        lambda pk: enter_dice(db.session, settings, pk, dice, clock.now()),
+        gettext("Dice recorded and published in the log."),
+    )
 
 
 def _finish_if_ready(draw_pk: int) -> None:
@@ -119,7 +136,7 @@ def _finish_if_ready(draw_pk: int) -> None:
     db.session.commit()
     draw = db.session.get(Draw, draw_pk)
     if draw is not None and ready_to_complete(draw):
-        complete(db.session, settings_of(current_app), draw_pk)
+        complete(db.session, settings_of(current_app), draw_pk, clock.now())
 
 
 @bp.route("/draws/<draw_id:draw_id>/live/secret", methods=["POST"])
@@ -129,7 +146,7 @@ def live_secret(draw_id: str) -> Any:
     settings = settings_of(current_app)
 
     def step(pk: int) -> None:
-        reveal_secret(db.session, settings, pk)
+        reveal_secret(db.session, settings, pk, clock.now())
         _finish_if_ready(pk)
 
     return _run_step(draw_id, step, gettext("The secret is revealed and matches the commitment."))
@@ -152,10 +169,12 @@ def live_drand(draw_id: str) -> Any:
             flash(gettext("The pasted round does not verify: %(reason)s", reason=str(exc)), "error")
             return redirect_to("operator.console", draw_id=draw_id)
     else:
-        outcome = fetch_round(settings.drand_relays, draw.drand_round, settings.drand_timeout_seconds, time.time())
+        outcome = fetch_round(
+            settings.drand_relays, draw.drand_round, settings.drand_timeout_seconds, clock.now().timestamp()
+        )
         if outcome.beacon is None:
             if outcome.not_yet:
-                wait = max(0, int(outcome.available_at - time.time()))
+                wait = max(0, int(outcome.available_at - clock.now().timestamp()))
                 flash(
                     gettext(
                         "Round %(round)s is not out yet (about %(seconds)s s). Ask again in a moment.",
@@ -170,7 +189,7 @@ def live_drand(draw_id: str) -> Any:
         beacon = outcome.beacon
 
     def step(pk: int) -> None:
-        record_beacon(db.session, pk, beacon)
+        record_beacon(db.session, settings, pk, beacon, clock.now())
         _finish_if_ready(pk)
 
     return _run_step(draw_id, step, gettext("The drand round is verified and the result is published."))
@@ -181,7 +200,9 @@ def live_drand(draw_id: str) -> Any:
 def live_complete(draw_id: str) -> Any:
     """Compute and publish the result from the recorded inputs (again after an interruption)."""
     settings = settings_of(current_app)
-    return _run_step(draw_id, lambda pk: complete(db.session, settings, pk), gettext("The result is published."))
+    return _run_step(
+        draw_id, lambda pk: complete(db.session, settings, pk, clock.now()), gettext("The result is published.")
+    )
 
 
 @bp.route("/draws/<draw_id:draw_id>/live/reveal", methods=["POST"])
@@ -209,6 +230,28 @@ def draw_abandon(draw_id: str) -> Any:
     reason = _text("reason")
     return _run_step(
         draw_id,
-        lambda pk: abandon(db.session, settings, pk, reason),
+        lambda pk: abandon(db.session, settings, pk, reason, clock.now()),
         gettext("The draw is abandoned; the reason is in the public log."),
     )
+
+
+@bp.route("/draws/<draw_id:draw_id>/abandoned/beacon", methods=["POST"])
+@role_required(*OPERATORS)
+def abandoned_beacon(draw_id: str) -> Any:
+    """Fetch an abandoned draw's announced round once it is out, so its public page can show
+    what the draw would have selected (SPEC §5: abandoning hides nothing)."""
+    settings = settings_of(current_app)
+    draw = draw_or_404(draw_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if draw.status != "abandoned" or draw.drand_round is None:
+        abort(409, description=gettext("Only an abandoned draw with a drand round needs this."))
+    outcome = fetch_round(
+        settings.drand_relays, draw.drand_round, settings.drand_timeout_seconds, clock.now().timestamp()
+    )
+    if outcome.beacon is None:
+        flash(gettext("Round %(round)s could not be fetched yet; try again later.", round=draw.drand_round), "error")
+    else:
+        remember_beacon(db.session, outcome.beacon, clock.now())
+        flash(gettext("The round is verified; the public page now shows what the draw would have selected."), "ok")
+    return redirect_to("operator.console", draw_id=draw.draw_id)

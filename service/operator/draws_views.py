@@ -4,19 +4,21 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, jsonify, render_template, request
+from flask import abort, current_app, flash, jsonify, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from service import clock, settings_of
 from service.access import role_required
 from service.declarations import population_counts, years
+from service.draw_lifecycle import notice_hours
 from service.draw_rules import DrawRuleError, Rule, parse_percent, plan_stages
 from service.draws import DrawSetup, DrawSetupError, clean_witnesses, plan_for, rule_of, save_draft
 from service.extensions import db
 from service.forms import DrawSetupForm, EmptyForm
-from service.models import Draw, utcnow
+from service.models import Draw
 from service.operator import operator_blueprint as bp
 from service.operator.loading import current_office, draw_or_404
 from service.web import redirect_to
@@ -53,6 +55,7 @@ def _setup_from(form: DrawSetupForm) -> DrawSetup:
         scheduled_at=scheduled_local.replace(tzinfo=TAIPEI).astimezone(ZoneInfo("UTC")),
         min_notice_hours=form.min_notice_hours.data,
         witnesses=clean_witnesses(form.witnesses.data or ""),
+        input_window_minutes=form.input_window_minutes.data,
     )
 
 
@@ -73,6 +76,7 @@ def _form_for(draw: Draw | None) -> DrawSetupForm:
         form.use_drand.data = draw.use_drand
         form.scheduled_at.data = draw.scheduled_at.astimezone(TAIPEI).replace(tzinfo=None)
         form.min_notice_hours.data = draw.min_notice_hours
+        form.input_window_minutes.data = draw.input_window_minutes
         form.witnesses.data = "\n".join(draw.witnesses)
     elif request.method == "GET" and office_years:
         form.roc_year.data = office_years[0]
@@ -95,8 +99,15 @@ def _edit(draw: Draw | None) -> Any:
     if not form.roc_year.choices:
         flash(gettext("Import the year's declarations before setting up a draw."), "error")
         return redirect_to("operator.upload")
+    floor = settings_of(current_app).min_notice_hours
+    if request.method == "GET" and draw is None:
+        form.min_notice_hours.data = max(floor, form.min_notice_hours.data or 0)
     if form.validate_on_submit():
         try:
+            if form.min_notice_hours.data < floor:
+                raise DrawSetupError(
+                    gettext("This deployment requires at least %(hours)s hours of notice.", hours=floor)
+                )
             saved = save_draft(
                 db.session, office=current_office(), user=current_user, setup=_setup_from(form), draw=draw
             )
@@ -106,7 +117,7 @@ def _edit(draw: Draw | None) -> Any:
             flash(gettext("The draft is saved."), "ok")
             return redirect_to("operator.draw_detail", draw_id=saved.draw_id)
     status = 400 if request.method == "POST" else 200
-    return render_template("operator/draw_form.html", form=form, draw=draw), status
+    return render_template("operator/draw_form.html", form=form, draw=draw, notice_floor=floor), status
 
 
 @bp.route("/draws/new", methods=["GET", "POST"])
@@ -136,9 +147,16 @@ def draw_detail(draw_id: str) -> Any:
         plan_error = None
     except DrawSetupError as exc:
         plan, plan_error = None, str(exc)
-    notice_ok = (draw.scheduled_at - utcnow()).total_seconds() >= draw.min_notice_hours * 3600
+    hours = notice_hours(draw, settings_of(current_app))
+    notice_ok = (draw.scheduled_at - clock.now()).total_seconds() >= hours * 3600
     return render_template(
-        "operator/draw_detail.html", draw=draw, plan=plan, plan_error=plan_error, notice_ok=notice_ok, form=EmptyForm()
+        "operator/draw_detail.html",
+        draw=draw,
+        plan=plan,
+        plan_error=plan_error,
+        notice_ok=notice_ok,
+        notice_hours=hours,
+        form=EmptyForm(),
     )
 
 

@@ -22,7 +22,7 @@ from service.extensions import db
 from service.models import Office, User, utcnow
 from tests.browser.server import COMPLETED, LIVE, Console, LiveServer, clock_at, launch_chromium, start_server
 from tests.public_site.world import WITNESSES, beacon_json
-from tests.service.lifecycle import ANNOUNCED, DICE
+from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE, DICE_AT
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -49,7 +49,7 @@ def upcoming_draw(server: LiveServer) -> None:
             witnesses=WITNESSES,
         )
         draw = save_draft(db.session, office=office, user=operator, setup=setup)
-        announce(db.session, settings_of(app), draw.id, operator)
+        announce(db.session, settings_of(app), draw.id, operator, now=utcnow())
         db.session.commit()
 
 
@@ -99,19 +99,22 @@ def main(out: Path) -> None:
             operator = browser.new_page(viewport=DESKTOP)
             console = Console(operator, server.url, LIVE, server.app)
             console.login()
-            with clock_at(ANNOUNCED):
+            with clock_at(server.app, ANNOUNCED):
                 console.announce()
             stage = browser.new_page(viewport=STAGE)
             stage.goto(f"{server.url}/draws/{LIVE}/live")
             scene(stage, out, 1, "waiting")
-            console.open()
-            console.start()
-            scene(stage, out, 2, "population")
-            console.dice(DICE)
-            scene(stage, out, 3, "dice", settle_ms=2800)
-            console.reveal_secret()
-            scene(stage, out, 4, "secret", settle_ms=1200)
-            console.paste_drand(beacon_json())
+            with clock_at(server.app, DICE_AT):  # inside the input window
+                console.open()
+                console.start()
+                scene(stage, out, 2, "population")
+                console.dice(DICE)
+                scene(stage, out, 3, "dice", settle_ms=2800)
+                console.reveal_secret()
+                scene(stage, out, 4, "secret", settle_ms=1200)
+                shoot(operator, out, "operator-console-window")
+            with clock_at(server.app, BEACON_AT):  # once the round is out
+                console.paste_drand(beacon_json())
             scene(stage, out, 5, "drand", settle_ms=1200)
             scene(stage, out, 6, "seed", settle_ms=1200)
             for _ in range(7):

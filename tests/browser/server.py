@@ -82,25 +82,20 @@ def start_server(folder: Path, disclosure: str = "none") -> LiveServer:
 
 
 @contextmanager
-def clock_at(moment: datetime) -> Iterator[None]:
-    """Let the server believe it is `moment` while announcing.
+def clock_at(app: Flask, moment: datetime) -> Iterator[None]:
+    """Let the server's draw clock say `moment` (SPEC §4–§5 timing; `service.clock`).
 
     The live draw uses the recorded real drand round 657413 (2023), since the relays are not
-    reachable here; a draw must be announced a day ahead, so the console announces it as if a
-    week before that round. Only the two clocks the announcement reads are moved.
+    reachable here: the console announces it as if a week before that round, enters the dice
+    and the secret inside its input window, and pastes the round once it is out.
     """
-    from service import draw_lifecycle
-    from service.operator import draws_views
+    from service.clock import fix_clock
 
-    modules = (draw_lifecycle, draws_views)
-    saved = [module.utcnow for module in modules]
-    for module in modules:
-        module.utcnow = lambda: moment  # type: ignore[attr-defined]
+    fix_clock(app, moment)
     try:
         yield
     finally:
-        for module, original in zip(modules, saved, strict=True):
-            module.utcnow = original  # type: ignore[attr-defined]
+        fix_clock(app, None)
 
 
 class Console:

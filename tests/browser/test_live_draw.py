@@ -7,7 +7,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.server import LIVE, Console, LiveServer, clock_at
 from tests.public_site.world import beacon_json
-from tests.service.lifecycle import ANNOUNCED, DICE
+from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE, DICE_AT
 
 #: "Follows the console within a second": polling is every 0.5 s; allow for a slow machine.
 FOLLOW_MS = 2_000
@@ -33,13 +33,15 @@ def test_stage_display_follows_the_console(browser: Browser, server: LiveServer)
     console = Console(operator, server.url, LIVE, server.app)
     console.login()
     # (the draw is set at the recorded drand round's time, so it is announced a week before that)
-    with clock_at(ANNOUNCED):
+    with clock_at(server.app, ANNOUNCED):
         console.announce()
     stage_context = browser.new_context(viewport={"width": 1920, "height": 1080})
     stage = stage_context.new_page()
     stage.goto(f"{server.url}/draws/{LIVE}/live")
     _scene(stage, "waiting")
     _no_scroll_bars(stage)
+    inside_window = clock_at(server.app, DICE_AT)  # the live draw runs inside the input window
+    inside_window.__enter__()
     console.open()
 
     # When the operator starts the live draw, the frozen population and rule appear
@@ -60,8 +62,10 @@ def test_stage_display_follows_the_console(browser: Browser, server: LiveServer)
     _scene(stage, "secret")
     stage.wait_for_selector('#st-secret-verdict[data-ok="yes"]', timeout=FOLLOW_MS)
 
-    # When the drand round is pasted (the relays are not reachable here), the round, then the seed
-    console.paste_drand(beacon_json())
+    # When the drand round is pasted once it is out (the relays are not reachable here), the round, then the seed
+    inside_window.__exit__(None, None, None)
+    with clock_at(server.app, BEACON_AT):
+        console.paste_drand(beacon_json())
     _scene(stage, "drand")
     assert stage.locator("#st-round").inner_text() == "657413"
     stage.wait_for_selector('#st-drand-verdict[data-ok="yes"]', timeout=FOLLOW_MS)

@@ -10,23 +10,14 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from service import settings_of
 from service.accounts import get_or_create_office
-from service.draw_lifecycle import (
-    advance_reveal,
-    announce,
-    complete,
-    confirm_witness,
-    enter_dice,
-    record_beacon,
-    reveal_secret,
-)
+from service.draw_lifecycle import advance_reveal, confirm_witness
 from service.draw_rules import Rule
 from service.draws import DrawSetup, save_draft
 from service.extensions import db
 from service.models import Draw, Office, User
 from tests.service.conftest import make_user
-from tests.service.lifecycle import ANNOUNCED, BEACON, DICE, SCHEDULED, prepare_draft
+from tests.service.lifecycle import ANNOUNCED, BEACON, SCHEDULED, WINDOW_MINUTES, prepare_draft, run_to_result
 
 COMPLETED = "kinmen-114-annual"
 WITNESSES = ("監察員 李大同", "主計室 王小華", "人事室 陳美惠")
@@ -46,18 +37,8 @@ def build_office(app: Flask, disclosure: str = "none") -> int:
 def complete_draw(app: Flask, office_id: int, reveal: bool = True) -> int:
     """Import the demo year, make the office key and run the demo draw to its signed result."""
     pk = prepare_draft(app, office_id, "kinmen-operator", COMPLETED)
-    settings = settings_of(app)
+    run_to_result(app, pk, "kinmen-operator")
     with app.app_context():
-        operator = db.session.scalars(select(User).where(User.username == "kinmen-operator")).one()
-        announce(db.session, settings, pk, operator, now=ANNOUNCED)
-        db.session.commit()
-        # Times as on the day of the recorded round, as the demo does.
-        enter_dice(db.session, pk, DICE, now=SCHEDULED + timedelta(seconds=60))
-        reveal_secret(db.session, settings, pk, now=SCHEDULED + timedelta(seconds=90))
-        record_beacon(db.session, pk, BEACON, now=SCHEDULED + timedelta(seconds=184))
-        db.session.commit()
-        complete(db.session, settings, pk, now=SCHEDULED + timedelta(seconds=185))
-        db.session.commit()
         if reveal:
             advance_reveal(db.session, pk, 10**9)
             confirm_witness(db.session, pk, WITNESSES[0], now=SCHEDULED + timedelta(minutes=10))
@@ -81,6 +62,7 @@ def live_draft(app: Flask, office_id: int, draw_id: str = "kinmen-114-live") -> 
             scheduled_at=SCHEDULED,
             min_notice_hours=24,
             witnesses=WITNESSES,
+            input_window_minutes=WINDOW_MINUTES,
         )
         draw = save_draft(db.session, office=office, user=operator, setup=setup, now=ANNOUNCED)
         db.session.commit()

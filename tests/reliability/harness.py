@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,21 @@ def environment(database_url: str, workdir: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+def with_clock(env: dict[str, str]) -> dict[str, str]:
+    """The deployment with a movable draw clock (`set_clock`), for a live draw on the recorded
+    round's day. A production deployment refuses a clock file, so this one runs as `test`."""
+    clock = Path(env["SUNSHINE_INSTANCE_DIR"]).parent / "clock"
+    return {**env, "SUNSHINE_ENV": "test", "SUNSHINE_CLOCK_FILE": str(clock)}
+
+
+def set_clock(env: dict[str, str], moment: datetime) -> None:
+    """Move the draw clock of every server (and app) of a `with_clock` deployment."""
+    path = Path(env["SUNSHINE_CLOCK_FILE"])
+    temporary = path.with_suffix(".new")
+    temporary.write_text(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), encoding="ascii")
+    temporary.replace(path)  # atomic: a server never reads half a time
 
 
 @dataclass
@@ -253,11 +269,12 @@ def save_draft_at_round(session: Any, office: Any, operator: Any, draw_id: str =
     from service.demo import DEMO_WITNESSES
     from service.draw_rules import Rule
     from service.draws import DrawSetup, save_draft
-    from tests.service.lifecycle import ANNOUNCED, SCHEDULED
+    from tests.service.lifecycle import ANNOUNCED, SCHEDULED, WINDOW_MINUTES
 
     setup = DrawSetup(
         title="114年度公職人員財產申報實質審查抽籤", draw_id=draw_id, roc_year=114, rule=Rule(), dice_count=20,
         use_drand=True, scheduled_at=SCHEDULED, min_notice_hours=24, witnesses=DEMO_WITNESSES,
+        input_window_minutes=WINDOW_MINUTES,
     )  # fmt: skip
     return int(save_draft(session, office=office, user=operator, setup=setup, now=ANNOUNCED).id)
 

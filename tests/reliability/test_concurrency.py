@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from tests.reliability.harness import Client, app_context, prepare_deployment, running, save_draft_at_round
-from tests.service.lifecycle import ANNOUNCED, BEACON, DICE
+from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT
 
 pytestmark = pytest.mark.slow
 ATTEMPTS = 20
@@ -25,10 +25,10 @@ def _announced_with_inputs(env: dict[str, str], *, with_beacon: bool) -> None:
         operator = db.session.query(User).filter_by(username="operator").one()
         pk = save_draft_at_round(db.session, office, operator)
         announce(db.session, settings, pk, operator, now=ANNOUNCED)
-        enter_dice(db.session, pk, DICE)
-        reveal_secret(db.session, settings, pk)
+        enter_dice(db.session, settings, pk, DICE, now=DICE_AT)
+        reveal_secret(db.session, settings, pk, now=SECRET_AT)
         if with_beacon:
-            record_beacon(db.session, pk, BEACON)
+            record_beacon(db.session, settings, pk, BEACON, now=BEACON_AT)
         db.session.commit()
 
 

@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
@@ -23,8 +24,16 @@ from lottery.bundle import verify_bundle
 from lottery.checkpoint import open_checkpoint
 from lottery.merkle import verify_consistency
 from lottery.signing import parse_vkey
-from tests.reliability.harness import Client, Server, app_context, prepare_deployment, save_draft_at_round
-from tests.service.lifecycle import ANNOUNCED, BEACON, DICE
+from tests.reliability.harness import (
+    Client,
+    Server,
+    app_context,
+    prepare_deployment,
+    save_draft_at_round,
+    set_clock,
+    with_clock,
+)
+from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT
 
 TRIALS = 30
 STEP_BUDGET_SECONDS = 240
@@ -266,18 +275,19 @@ def _status(env: dict[str, str], draw_id: str) -> str:
 
 
 def test_crash_during_the_live_draw(deployment: dict[str, str]) -> None:
+    deployment = with_clock(deployment)  # each step at its moment of the recorded round's day
     prepare_deployment(deployment, draft=False)
     server = Server(deployment, workers=1)
     witness = Witness()
     rng = random.Random(13)
     beacon = json.dumps(BEACON.to_json())
 
-    def steps(client: Client, draw_id: str) -> list[tuple[str, dict[str, str]]]:
+    def steps(client: Client, draw_id: str) -> list[tuple[str, dict[str, str], datetime]]:
         return [
-            (f"/operator/draws/{draw_id}/live/dice", {"dice": DICE}),
-            (f"/operator/draws/{draw_id}/live/secret", {}),
-            (f"/operator/draws/{draw_id}/live/drand", {"beacon": beacon}),
-            (f"/operator/draws/{draw_id}/live/complete", {}),
+            (f"/operator/draws/{draw_id}/live/dice", {"dice": DICE}, DICE_AT),
+            (f"/operator/draws/{draw_id}/live/secret", {}, SECRET_AT),
+            (f"/operator/draws/{draw_id}/live/drand", {"beacon": beacon}, BEACON_AT),
+            (f"/operator/draws/{draw_id}/live/complete", {}, BEACON_AT),
         ]
 
     def trial(i: int) -> None:
@@ -299,14 +309,16 @@ def test_crash_during_the_live_draw(deployment: dict[str, str]) -> None:
         client.get(f"/operator/draws/{draw_id}/console")
 
         def run_all() -> None:
-            for path, data in steps(client, draw_id):
+            for path, data, moment in steps(client, draw_id):
+                set_clock(deployment, moment)
                 client.post(path, data)
 
         _kill_during(server, run_all, rng.uniform(0.0, 1.6))
         server.start()
         _check_store(deployment)
         client.get(f"/operator/draws/{draw_id}/console")
-        for path, data in steps(client, draw_id):  # redo whatever is missing; done steps answer 409
+        for path, data, moment in steps(client, draw_id):  # redo whatever is missing; done steps answer 409
+            set_clock(deployment, moment)
             status, _ = client.post(path, data)
             assert status in (303, 409), (path, status)
         assert _status(deployment, draw_id) == "completed"

@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.live_load import run_load
 from tests.reliability.harness import app_context, prepare_deployment, running, save_draft_at_round
-from tests.service.lifecycle import ANNOUNCED, BEACON, DICE
+from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT
 
 pytestmark = pytest.mark.slow
 
@@ -25,10 +25,10 @@ def complete_demo_draw(env: dict[str, str]) -> str:
         operator = db.session.query(User).filter_by(username="operator").one()
         pk = save_draft_at_round(db.session, office, operator)
         announce(db.session, settings, pk, operator, now=ANNOUNCED)
-        enter_dice(db.session, pk, DICE)
-        reveal_secret(db.session, settings, pk)
-        record_beacon(db.session, pk, BEACON)
-        complete(db.session, settings, pk)
+        enter_dice(db.session, settings, pk, DICE, now=DICE_AT)
+        reveal_secret(db.session, settings, pk, now=SECRET_AT)
+        record_beacon(db.session, settings, pk, BEACON, now=BEACON_AT)
+        complete(db.session, settings, pk, now=BEACON_AT)
         advance_reveal(db.session, pk, 10)
         db.session.commit()
     return "kinmen-114-annual"

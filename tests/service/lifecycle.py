@@ -8,15 +8,24 @@ from lottery.drand import round_time
 from service import settings_of
 from service.declarations import import_upload, start_upload
 from service.demo import DEMO_BEACON, DEMO_ROUND, DEMO_WITNESSES, demo_csv
+from service.draw_lifecycle import announce, complete, enter_dice, record_beacon, reveal_secret
 from service.draw_rules import Rule
 from service.draws import DrawSetup, save_draft
 from service.extensions import db
 from service.keystore import forget_unlocked_keys, generate_key
 from service.models import Draw, Office, User
 
-#: The recorded real round's time: a draw scheduled then announces round 657413.
-SCHEDULED = datetime.fromtimestamp(round_time(DEMO_ROUND), UTC)
+#: The recorded real round 657413 is out at 11:00:03Z. A draw starting at 10:40:33 with a
+#: 19-minute input window closes at 10:59:33, and the first round 30 s after that is 657413
+#: (SPEC §4), so the console's own announcement picks the round whose beacon the tests have.
+SCHEDULED = datetime(2023, 9, 15, 10, 40, 33, tzinfo=UTC)
+WINDOW_MINUTES = 19
+INPUTS_CLOSE = SCHEDULED + timedelta(minutes=WINDOW_MINUTES)
 ANNOUNCED = SCHEDULED - timedelta(days=7)
+#: When each input is entered: dice and secret inside the window, the beacon once it is out.
+DICE_AT = SCHEDULED + timedelta(seconds=60)
+SECRET_AT = SCHEDULED + timedelta(seconds=90)
+BEACON_AT = datetime.fromtimestamp(round_time(DEMO_ROUND) + 2, UTC)
 BEACON = DEMO_BEACON
 DICE = "50104646865477507016"
 
@@ -42,6 +51,7 @@ def prepare_draft(app: Flask, office_id: int, operator_username: str, draw_id: s
             scheduled_at=SCHEDULED,
             min_notice_hours=24,
             witnesses=DEMO_WITNESSES,
+            input_window_minutes=WINDOW_MINUTES,
         )
         draw = save_draft(db.session, office=office, user=operator, setup=setup, now=ANNOUNCED)
         db.session.commit()
@@ -55,3 +65,19 @@ def get_draw(app: Flask, draw_pk: int) -> Draw:
         assert draw is not None
         db.session.expunge(draw)
         return draw
+
+
+def run_to_result(app: Flask, draw_pk: int, operator_username: str) -> None:
+    """Announce a prepared draft and take it through dice, secret and beacon to its signed result,
+    each step at its moment (inside the input window; the beacon once it is out)."""
+    settings = settings_of(app)
+    with app.app_context():
+        operator = db.session.query(User).filter_by(username=operator_username).one()
+        announce(db.session, settings, draw_pk, operator, now=ANNOUNCED)
+        db.session.commit()
+        enter_dice(db.session, settings, draw_pk, DICE, now=DICE_AT)
+        reveal_secret(db.session, settings, draw_pk, now=SECRET_AT)
+        record_beacon(db.session, settings, draw_pk, BEACON, now=BEACON_AT)
+        db.session.commit()
+        complete(db.session, settings, draw_pk, now=BEACON_AT)
+        db.session.commit()

@@ -6,12 +6,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from service import settings_of
-from service.draw_lifecycle import announce, complete, enter_dice, record_beacon, reveal_secret
 from service.extensions import db
 from service.models import Draw, ReviewCase, User
 from service.reviews import assign, open_cases_for_draw, transition
 from tests.service.conftest import make_user
-from tests.service.lifecycle import ANNOUNCED, BEACON, DICE, prepare_draft
+from tests.service.lifecycle import prepare_draft, run_to_result
 
 #: The fine the walked-through case ends with: an intentionally false declaration, Act Art. 12 para. 3.
 FINE = (150_000, "false-declaration")
@@ -26,14 +25,7 @@ def user(username: str) -> User:
 def completed_draw(app: Flask, office_id: int, operator: str = "kinmen-operator") -> int:
     """Import the demo year, announce and complete its draw; returns the draw's primary key."""
     pk = prepare_draft(app, office_id, operator)
-    settings = settings_of(app)
-    with app.app_context():
-        announce(db.session, settings, pk, user(operator), now=ANNOUNCED)
-        enter_dice(db.session, pk, DICE)
-        reveal_secret(db.session, settings, pk)
-        record_beacon(db.session, pk, BEACON)
-        complete(db.session, settings, pk)
-        db.session.commit()
+    run_to_result(app, pk, operator)
     return pk
 
 

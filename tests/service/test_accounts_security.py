@@ -134,8 +134,9 @@ def test_a_lost_secret_offers_only_abandon(
     app: Flask, offices: dict[str, int], client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     from service import settings_of
+    from service.clock import fix_clock
     from service.draw_lifecycle import announce
-    from tests.service.lifecycle import ANNOUNCED, prepare_draft
+    from tests.service.lifecycle import ANNOUNCED, DICE_AT, prepare_draft
 
     pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
     with app.app_context():
@@ -156,6 +157,7 @@ def test_a_lost_secret_offers_only_abandon(
         db.session.commit()
     AuthActions(client).login("kinmen-operator")
     base = "/operator/draws/kinmen-114-annual"
+    fix_clock(app, DICE_AT)  # inside the input window
     client.post(f"{base}/live/dice", data={"dice": "50104646865477507016"})
     console = client.get(f"{base}/console").get_data(as_text=True)
     assert 'id="secret-lost"' in console and "/live/secret" not in console and "/abandon" in console
@@ -165,5 +167,6 @@ def test_a_lost_secret_offers_only_abandon(
     assert "cannot be opened" in client.get(f"{base}/console").get_data(as_text=True)
     assert any("sealed secret cannot be opened" in r.getMessage() for r in caplog.records)
     client.post(f"{base}/abandon", data={"reason": "密封的秘密無法開啟，改期重新公告"})
+    fix_clock(app, None)
     with app.app_context():
         assert db.session.get(Draw, pk).status == "abandoned"  # type: ignore[union-attr]

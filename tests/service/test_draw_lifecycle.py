@@ -28,7 +28,18 @@ from service.extensions import db
 from service.models import Declarant, Draw, LogEntry, User
 from service.transparency import verify_log
 from tests.service.conftest import AuthActions
-from tests.service.lifecycle import ANNOUNCED, BEACON, DICE, SCHEDULED, get_draw, prepare_draft
+from tests.service.lifecycle import (
+    ANNOUNCED,
+    BEACON,
+    BEACON_AT,
+    DICE,
+    DICE_AT,
+    SCHEDULED,
+    SECRET_AT,
+    get_draw,
+    prepare_draft,
+    run_to_result,
+)
 
 
 def _operator(app: Flask) -> User:
@@ -36,18 +47,7 @@ def _operator(app: Flask) -> User:
 
 
 def run_to_completion(app: Flask, draw_pk: int) -> None:
-    settings = settings_of(app)
-    with app.app_context():
-        announce(db.session, settings, draw_pk, _operator(app), now=ANNOUNCED)
-        db.session.commit()
-        enter_dice(db.session, draw_pk, DICE)
-        db.session.commit()
-        reveal_secret(db.session, settings, draw_pk)
-        db.session.commit()
-        record_beacon(db.session, draw_pk, BEACON)
-        db.session.commit()
-        complete(db.session, settings, draw_pk)
-        db.session.commit()
+    run_to_result(app, draw_pk, "kinmen-operator")
 
 
 def test_a_draw_from_import_to_a_verified_bundle(app: Flask, offices: dict[str, int]) -> None:
@@ -96,13 +96,20 @@ def test_checkpoint_and_proofs_from_the_public_paths_verify(app: Flask, offices:
     first = open_checkpoint(client.get("/log/checkpoint").get_data(as_text=True), [vkey])
     run_to_completion(app, pk)
     second = open_checkpoint(client.get("/log/checkpoint").get_data(as_text=True), [vkey])
-    assert second.size == first.size + 2
+    assert second.size == first.size + 5
     proof = client.get(f"/log/proof/consistency?first={first.size}&second={second.size}").get_json()
     import base64
 
     verify_consistency(first.size, second.size, [base64.b64decode(p) for p in proof["path"]], first.root, second.root)
     entries = client.get(f"/log/entries?start=0&end={second.size}").get_json()
-    assert [json.loads(e["entry"])["type"] for e in entries] == ["key.added", "draw.announced", "draw.completed"]
+    assert [json.loads(e["entry"])["type"] for e in entries] == [
+        "key.added",
+        "draw.announced",
+        "draw.input",
+        "draw.input",
+        "draw.input",
+        "draw.completed",
+    ]
     for item in entries:
         inclusion = client.get(f"/log/proof/inclusion?index={item['index']}&size={second.size}").get_json()
         path = [base64.b64decode(p) for p in inclusion["path"]]
@@ -124,7 +131,7 @@ def test_refusals_name_the_problem(app: Flask, offices: dict[str, int]) -> None:
             announce(db.session, settings, pk, _operator(app), now=ANNOUNCED)
         db.session.rollback()
         with pytest.raises(DrawLifecycleError, match="dice first"):
-            reveal_secret(db.session, settings, pk)
+            reveal_secret(db.session, settings, pk, now=SECRET_AT)
         for bad in (
             "1234",
             "５０１０４６４６８６５４７７５０７０１６",
@@ -132,28 +139,31 @@ def test_refusals_name_the_problem(app: Flask, offices: dict[str, int]) -> None:
             "5010464686547750701x",
         ):
             with pytest.raises(DrawLifecycleError, match="exactly 20 digits"):
-                enter_dice(db.session, pk, bad)
+                enter_dice(db.session, settings, pk, bad, now=DICE_AT)
         db.session.rollback()
-        enter_dice(db.session, pk, DICE)
+        enter_dice(db.session, settings, pk, DICE, now=DICE_AT)
         db.session.commit()
         with pytest.raises(AlreadyDone):
-            enter_dice(db.session, pk, DICE)
+            enter_dice(db.session, settings, pk, DICE, now=DICE_AT)
         db.session.rollback()
-        with pytest.raises(DrawLifecycleError, match="Reveal the secret"):
-            record_beacon(db.session, pk, BEACON)
-        reveal_secret(db.session, settings, pk)
+        with pytest.raises(DrawLifecycleError, match="reveal the secret"):
+            record_beacon(db.session, settings, pk, BEACON, now=BEACON_AT)
+        reveal_secret(db.session, settings, pk, now=SECRET_AT)
         db.session.commit()
         from lottery.drand import Beacon
 
         with pytest.raises(DrawLifecycleError, match="round 5"):
-            record_beacon(db.session, pk, Beacon(5, BEACON.randomness, BEACON.signature))
+            record_beacon(db.session, settings, pk, Beacon(5, BEACON.randomness, BEACON.signature), now=BEACON_AT)
         db.session.rollback()
-        record_beacon(db.session, pk, BEACON)
+        with pytest.raises(DrawLifecycleError, match="not out yet"):
+            record_beacon(db.session, settings, pk, BEACON, now=BEACON_AT - timedelta(seconds=5))
+        db.session.rollback()
+        record_beacon(db.session, settings, pk, BEACON, now=BEACON_AT)
         db.session.commit()
-        complete(db.session, settings, pk)
+        complete(db.session, settings, pk, now=BEACON_AT)
         db.session.commit()
         with pytest.raises(AlreadyDone):
-            complete(db.session, settings, pk)
+            complete(db.session, settings, pk, now=BEACON_AT)
         db.session.rollback()
         with pytest.raises(DrawLifecycleError, match="not one of the announced witnesses"):
             confirm_witness(db.session, pk, "Mallory")
@@ -168,15 +178,15 @@ def test_completing_again_after_a_crash_gives_identical_bytes(app: Flask, office
     settings = settings_of(app)
     with app.app_context():
         announce(db.session, settings, pk, _operator(app), now=ANNOUNCED)
-        enter_dice(db.session, pk, DICE)
-        reveal_secret(db.session, settings, pk)
-        record_beacon(db.session, pk, BEACON)
+        enter_dice(db.session, settings, pk, DICE, now=DICE_AT)
+        reveal_secret(db.session, settings, pk, now=SECRET_AT)
+        record_beacon(db.session, settings, pk, BEACON, now=BEACON_AT)
         db.session.commit()
-        complete(db.session, settings, pk)
+        complete(db.session, settings, pk, now=BEACON_AT)
         first = db.session.get(Draw, pk).result  # type: ignore[union-attr]
         db.session.rollback()  # the process "dies" before the commit
         assert db.session.get(Draw, pk).result is None  # type: ignore[union-attr]
-        complete(db.session, settings, pk)
+        complete(db.session, settings, pk, now=BEACON_AT + timedelta(minutes=5))
         db.session.commit()
         assert db.session.get(Draw, pk).result == first  # type: ignore[union-attr]
 
@@ -194,7 +204,7 @@ def test_abandon_is_logged_and_final(app: Flask, offices: dict[str, int]) -> Non
         assert last is not None and json.loads(last.entry)["type"] == "draw.abandoned"
         assert json.loads(last.entry)["reason"] == "颱風停班，改期重新公告"
         with pytest.raises(AlreadyDone):
-            enter_dice(db.session, pk, DICE)
+            enter_dice(db.session, settings, pk, DICE, now=DICE_AT)
 
 
 def test_the_database_refuses_tampering(app: Flask, offices: dict[str, int]) -> None:

@@ -55,4 +55,23 @@
     form.addEventListener("change", update);
     update();
   }
+
+  // The console's countdowns to the window's opening and close and to the beacon, on the
+  // server's clock (the page says what time the server had when it was drawn).
+  var timing = document.getElementById("timing");
+  if (timing) {
+    var skew = Date.parse(timing.dataset.serverNow) - Date.now();
+    var counters = timing.querySelectorAll(".countdown");
+    var tick = function () {
+      var now = Date.now() + skew;
+      counters.forEach(function (el) {
+        var left = Math.round((Date.parse(el.dataset.until) - now) / 1000);
+        if (left <= 0) { el.textContent = "✓"; el.classList.add("passed"); return; }
+        var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), sec = left % 60;
+        el.textContent = "−" + (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(sec).padStart(2, "0");
+      });
+    };
+    tick();
+    window.setInterval(tick, 1000);
+  }
 })();
