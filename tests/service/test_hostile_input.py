@@ -103,9 +103,10 @@ def test_malformed_drand_json_and_bad_dice_change_nothing(
     app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
 ) -> None:
     from service import settings_of
+    from service.clock import fix_clock
     from service.draw_lifecycle import announce
     from service.models import User
-    from tests.service.lifecycle import ANNOUNCED
+    from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE_AT
 
     pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
     with app.app_context():
@@ -114,11 +115,13 @@ def test_malformed_drand_json_and_bad_dice_change_nothing(
         db.session.commit()
     auth.login("kinmen-operator")
     base = "/operator/draws/kinmen-114-annual"
+    fix_clock(app, DICE_AT)  # inside the input window
     for dice in ("5010 4646 8654 7750 7016", "５０１０４６４６８６５４７７５０７０１６", "1" * 21, "", "1" * 5000):
         response = client.post(f"{base}/live/dice", data={"dice": dice})
         assert response.status_code in (303, 400)
     client.post(f"{base}/live/dice", data={"dice": "50104646865477507016"})
     client.post(f"{base}/live/secret")
+    fix_clock(app, BEACON_AT)  # the round is out
     for beacon in ("{", "[]", '{"round": "x"}', '{"round": 657413, "randomness": "00", "signature": "00"}', "null"):
         response = client.post(f"{base}/live/drand", data={"beacon": beacon})
         assert response.status_code == 303
