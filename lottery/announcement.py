@@ -16,6 +16,12 @@ POOLED = "*"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 #: Upper bound on dice so that a typo cannot announce a draw nobody can finish on camera.
 MAX_DICE = 100
+#: `inputs_close_at` is at most this long after `scheduled_at` (SPEC §4).
+MAX_INPUT_WINDOW = timedelta(hours=2)
+#: The announced drand round comes at least this many seconds after `inputs_close_at` (SPEC §4).
+DRAND_MARGIN_SECONDS = 30
+#: The least notice an office gives (`scheduled_at - announced_at`, SPEC §4).
+MIN_NOTICE = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,17 @@ class Announcement:
     commitment: str
     dice_count: int | None
     drand_round: int | None
-    scheduled_at: datetime | None = None
-    announced_at: datetime | None = None
+    scheduled_at: datetime
+    announced_at: datetime
+    #: None for an announcement that predates the input window (its timing is "not declared").
     inputs_close_at: datetime | None = None
+    #: `population.bindings_digest` (SPEC §2a), None when the announcement carries none.
     bindings_digest: str | None = None
+
+    @property
+    def notice(self) -> timedelta:
+        """The notice given: `scheduled_at - announced_at`."""
+        return self.scheduled_at - self.announced_at
 
 
 def build_announcement(
@@ -72,9 +85,12 @@ def build_announcement(
     bindings_digest: str | None = None,
     drand_round: int | None = None,
 ) -> dict[str, Any]:
-    """Assemble an announcement document and validate it.
+    """Assemble an announcement document and validate it; returns the document.
 
-    The drand round is the first quicknet round at or after `scheduled_at`. `extra` holds
+    With `inputs_close_at` the drand round is the first quicknet round at least 30 s after it
+    (`first_round_after`); without, the first round at or after `scheduled_at` (the rule of
+    announcements that predate the input window). `drand_round` overrides either, but must
+    still satisfy the rule. `bindings_digest` goes into `population` (SPEC §2a). `extra` holds
     descriptive fields (rule text, witnesses) that verifiers ignore but the signature covers.
     Raises `AnnouncementError` for anything SPEC §4 does not allow.
     """
@@ -83,8 +99,19 @@ def build_announcement(
         entropy["dice"] = {"count": dice_count}
     if use_drand:
         if drand_round is None:
-            drand_round = first_round_after(inputs_close_at) if inputs_close_at else round_at(scheduled_at)
+            drand_round = (
+                round_at(scheduled_at)
+                if inputs_close_at is None
+                else first_round_after(inputs_close_at, DRAND_MARGIN_SECONDS)
+            )
         entropy["drand"] = {"chain_hash": QUICKNET_CHAIN_HASH, "round": drand_round}
+    population_field: dict[str, Any] = {
+        "digest": population.digest,
+        "size": population.size,
+        "strata": population.strata_counts(),
+    }
+    if bindings_digest is not None:
+        population_field["bindings_digest"] = bindings_digest
     document: dict[str, Any] = dict(extra or {})
     document.update(
         {
@@ -92,11 +119,7 @@ def build_announcement(
             "draw_id": draw_id,
             "title": title,
             "office": office,
-            "population": {
-                "digest": population.digest,
-                "size": population.size,
-                "strata": population.strata_counts(),
-            },
+            "population": population_field,
             "stages": [stage.to_json() for stage in stages],
             "entropy": entropy,
             "scheduled_at": format_timestamp(scheduled_at),
@@ -105,8 +128,6 @@ def build_announcement(
     )
     if inputs_close_at is not None:
         document["inputs_close_at"] = format_timestamp(inputs_close_at)
-    if bindings_digest is not None:
-        document["population"]["bindings_digest"] = bindings_digest
     announcement = parse_announcement(document)
     check_against_population(announcement, population)
     return document
@@ -127,7 +148,7 @@ def parse_announcement(document: object) -> Announcement:
     for name in ("title", "office"):
         if not isinstance(document.get(name), str) or not document[name].strip():
             raise AnnouncementError(f"announcement {name} must be a non-empty string")
-    digest, size, strata = _parse_population_field(document.get("population"))
+    digest, size, strata, bindings = _parse_population_field(document.get("population"))
     stages = _parse_stages(document.get("stages"))
     for stage in stages:
         if stage.source == "population" and stage.pooled and stage.quota[POOLED] > size:
@@ -142,20 +163,15 @@ def parse_announcement(document: object) -> Announcement:
     try:
         scheduled = parse_timestamp(document.get("scheduled_at"), "scheduled_at")
         announced = parse_timestamp(document.get("announced_at"), "announced_at")
+        closes = None
+        if "inputs_close_at" in document:
+            closes = parse_timestamp(document["inputs_close_at"], "inputs_close_at")
     except ProtocolError as exc:
         raise AnnouncementError(str(exc)) from None
     if announced > scheduled:
         raise AnnouncementError("announced_at is after scheduled_at: a draw is announced before it happens")
-    close = None
-    if "inputs_close_at" in document:
-        try:
-            close = parse_timestamp(document.get("inputs_close_at"), "inputs_close_at")
-        except ProtocolError as exc:
-            raise AnnouncementError(str(exc)) from None
-        if not scheduled < close <= scheduled + timedelta(hours=2):
-            raise AnnouncementError("inputs_close_at must be after scheduled_at and at most 2 hours later")
-        if drand_round is not None and round_time(drand_round) < close.timestamp() + 30:
-            raise AnnouncementError("the drand round must come at least 30 s after inputs_close_at")
+    if closes is not None:
+        _check_input_window(scheduled, closes, drand_round)
     return Announcement(
         document=document,
         draw_id=draw_id,
@@ -168,9 +184,21 @@ def parse_announcement(document: object) -> Announcement:
         drand_round=drand_round,
         scheduled_at=scheduled,
         announced_at=announced,
-        inputs_close_at=close,
-        bindings_digest=document["population"].get("bindings_digest"),
+        inputs_close_at=closes,
+        bindings_digest=bindings,
     )
+
+
+def _check_input_window(scheduled: datetime, closes: datetime, drand_round: int | None) -> None:
+    """Refuse an input window outside `(scheduled_at, scheduled_at + 2 h]`, or a drand round
+    that could exist less than 30 s after it closes (SPEC §4)."""
+    if not scheduled < closes <= scheduled + MAX_INPUT_WINDOW:
+        raise AnnouncementError("inputs_close_at must be after scheduled_at and at most 2 hours after it")
+    if drand_round is not None and round_time(drand_round) < closes.timestamp() + DRAND_MARGIN_SECONDS:
+        raise AnnouncementError(
+            f"drand round {drand_round} comes less than {DRAND_MARGIN_SECONDS} s after inputs_close_at: "
+            f"announce round {first_round_after(closes, DRAND_MARGIN_SECONDS)} or later"
+        )
 
 
 def check_against_population(announcement: Announcement, population: Population) -> None:
@@ -187,7 +215,7 @@ def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _parse_population_field(value: object) -> tuple[str, int, dict[str, int]]:
+def _parse_population_field(value: object) -> tuple[str, int, dict[str, int], str | None]:
     if not isinstance(value, dict):
         raise AnnouncementError("announcement population must be {digest, size, strata}")
     digest, size, strata = value.get("digest"), value.get("size"), value.get("strata")
@@ -202,7 +230,10 @@ def _parse_population_field(value: object) -> tuple[str, int, dict[str, int]]:
             raise AnnouncementError(f"population stratum {key!r} must be a valid name with a positive count")
     if sum(strata.values()) != size:
         raise AnnouncementError("population strata counts do not add up to its size")
-    return digest, size, dict(strata)
+    bindings = value.get("bindings_digest")
+    if "bindings_digest" in value and (not isinstance(bindings, str) or not _HEX64.fullmatch(bindings)):
+        raise AnnouncementError("population bindings_digest must be 64 lowercase hex characters")
+    return digest, size, dict(strata), bindings
 
 
 def _parse_stages(value: object) -> list[Stage]:

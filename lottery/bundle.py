@@ -2,7 +2,9 @@
 
 The bundle layout is documented in `docs/bundle.md`. Five files are required
 (`population.tsv`, `announcement.json`, `result.json` and the two `.sig` files); `office.vkey`,
-`checkpoint` and `inclusion.json` are checked when present and reported as absent otherwise.
+`checkpoint`, `inclusion.json`, `bindings.tsv` and `events.json` are checked when present and
+reported as absent otherwise. The notice and the input timing declared by the announcement are
+reported on their own lines (SPEC §4–§5).
 """
 
 import base64
@@ -15,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lottery.announcement import Announcement, check_against_population, parse_announcement
+from lottery import events as draw_events
+from lottery.announcement import MIN_NOTICE, Announcement, check_against_population, parse_announcement
+from lottery.bindings import parse_bindings
 from lottery.canonical import canonical_json, digest, load_canonical, load_json
 from lottery.checkpoint import Checkpoint, open_checkpoint
 from lottery.drand import bls_available, check_randomness, check_signature
@@ -24,9 +28,10 @@ from lottery.errors import ProtocolError
 from lottery.merkle import leaf_hash, verify_inclusion
 from lottery.population import Population, parse_population
 from lottery.signing import Verifier, load_vkey, parse_vkey, verify_document
+from lottery.timestamps import format_timestamp
 
 REQUIRED = ("population.tsv", "announcement.json", "announcement.json.sig", "result.json", "result.json.sig")
-OPTIONAL = ("office.vkey", "checkpoint", "inclusion.json")
+OPTIONAL = ("office.vkey", "checkpoint", "inclusion.json", "bindings.tsv", "events.json")
 #: A bundle member larger than this is refused before it is read (zip bombs, runaway files).
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 
@@ -40,6 +45,8 @@ class Check:
     outcome: str
     what: str
     detail: str = ""
+    #: A stable name for checks that the browser verifier also makes (e.g. `events-order`).
+    key: str = ""
 
     def line(self) -> str:
         """The check as the CLI prints it."""
@@ -58,19 +65,23 @@ class Report:
         """True when no check failed (absent optional parts and skipped checks do not fail)."""
         return all(check.outcome != FAIL for check in self.checks)
 
-    def add(self, outcome: str, what: str, detail: str = "") -> None:
+    def add(self, outcome: str, what: str, detail: str = "", key: str = "") -> None:
         """Record one check."""
-        self.checks.append(Check(outcome, what, detail))
+        self.checks.append(Check(outcome, what, detail, key))
 
-    def attempt(self, what: str, action: Callable[[], str | None]) -> bool:
+    def attempt(self, what: str, action: Callable[[], str | None], key: str = "") -> bool:
         """Run `action`; a `ProtocolError` fails the check with its message. Returns success."""
         try:
             detail = action()
         except ProtocolError as exc:
-            self.add(FAIL, what, str(exc))
+            self.add(FAIL, what, str(exc), key)
             return False
-        self.add(PASS, what, detail or "")
+        self.add(PASS, what, detail or "", key)
         return True
+
+    def outcomes(self) -> dict[str, str]:
+        """`{key: outcome}` of the keyed checks (the ones the browser verifier names alike)."""
+        return {check.key: check.outcome for check in self.checks if check.key}
 
 
 def read_bundle(location: str | Path) -> dict[str, bytes]:
@@ -152,6 +163,9 @@ def verify_bundle(files: dict[str, bytes], key: str | None = None, *, check_bls:
             "population.tsv is the announced population (digest, size, strata)",
             lambda: None if pop is None else check_against_population(ann, pop),
         )
+    if announcement is not None:
+        _check_timing(report, announcement)
+        _check_bindings(report, files, announcement)
 
     def check_key() -> str:
         nonlocal verifier
@@ -201,8 +215,120 @@ def verify_bundle(files: dict[str, bytes], key: str | None = None, *, check_bls:
         _check_recomputation(report, announcement, files["result.json"], result, inputs, expected)
     else:
         report.add(FAIL, "the draw recomputes exactly", "not attempted: an earlier check failed")
-    _check_log(report, files, verifier, announcement, population_digest)
+    checkpoint = _check_log(report, files, verifier, announcement, population_digest)
+    _check_events(report, files, checkpoint, announcement, population_digest, result)
     return report
+
+
+def _check_timing(report: Report, announcement: Announcement) -> None:
+    """The notice given, the input window and the drand margin (SPEC §4), one line each."""
+    notice = announcement.notice
+    what = f"notice given: {draw_events.describe_duration(notice)}"
+    detail = (
+        f"announced {format_timestamp(announcement.announced_at)}, "
+        f"draw at {format_timestamp(announcement.scheduled_at)}"
+    )
+    if notice >= MIN_NOTICE:
+        report.add(PASS, what, detail, "notice")
+    elif announcement.inputs_close_at is not None:
+        report.add(FAIL, what, f"less than the 24 hours SPEC §4 requires ({detail})", "notice")
+    else:
+        report.add(SKIP, what, f"less than 24 hours, but the announcement predates that rule ({detail})", "notice")
+    close = announcement.inputs_close_at
+    if close is None:
+        report.add(
+            SKIP,
+            "timing",
+            "not declared (the announcement has no inputs_close_at: it predates the input window, SPEC §4)",
+            "timing",
+        )
+        return
+    window = draw_events.describe_duration(close - announcement.scheduled_at)
+    report.add(
+        PASS,
+        "input window: dice and secret accepted from scheduled_at until inputs_close_at",
+        f"{format_timestamp(announcement.scheduled_at)} – {format_timestamp(close)} ({window})",
+        "timing",
+    )
+    if announcement.drand_round is not None:
+        report.attempt(
+            f"drand round {announcement.drand_round} comes at least 30 s after inputs close",
+            lambda: draw_events.drand_margin(announcement),
+            "drand-margin",
+        )
+
+
+def _check_bindings(report: Report, files: dict[str, bytes], announcement: Announcement) -> None:
+    """`bindings.tsv` against `population.bindings_digest` and the population's ids (SPEC §2a)."""
+    what = "bindings.tsv is the committed bindings file (digest, ids and order of population.tsv)"
+    expected = announcement.bindings_digest
+    if "bindings.tsv" not in files:
+        detail = "absent from the bundle" if expected else "absent; the announcement commits to no bindings"
+        report.add(SKIP, what, detail, "bindings")
+        return
+    if expected is None:
+        report.add(SKIP, what, "present, but the announcement carries no bindings_digest to check it", "bindings")
+        return
+    data = files["bindings.tsv"]
+
+    def check() -> str:
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected:
+            raise ProtocolError(f"sha256 {actual}, the announcement's bindings_digest is {expected}")
+        count = len(parse_bindings(data, parse_population(files["population.tsv"])))
+        return f"{count} lines, sha256 {actual}"
+
+    report.attempt(what, check, "bindings")
+
+
+def _check_events(
+    report: Report,
+    files: dict[str, bytes],
+    checkpoint: Checkpoint | None,
+    announcement: Announcement | None,
+    population_digest: str | None,
+    result: dict[str, Any] | None,
+) -> None:
+    """`events.json`: inclusion, the logged inputs, their order and times (SPEC §5, §10, §12)."""
+    if "events.json" not in files:
+        report.add(SKIP, "the draw's logged events (events.json)", "absent from the bundle", "events")
+        return
+    try:
+        events = draw_events.parse_events(files["events.json"])
+        if announcement is None or result is None:
+            raise ProtocolError("not checked: the announcement or the result did not verify")
+        detail = draw_events.check_identity(
+            events,
+            announcement.draw_id,
+            digest(announcement.document),
+            population_digest,
+            hashlib.sha256(files["result.json"]).hexdigest(),
+        )
+    except ProtocolError as exc:
+        report.add(FAIL, "events.json is well-formed and names this draw", str(exc), "events")
+        return
+    report.add(PASS, "events.json is well-formed and names this draw", detail, "events")
+    ann = announcement
+
+    def inclusion() -> str:
+        if checkpoint is None:
+            raise ProtocolError("no checkpoint that verifies to prove them against")
+        return draw_events.check_inclusion(events, checkpoint)
+
+    report.attempt("every event in events.json is in the checkpoint", inclusion, "events-inclusion")
+    report.attempt(
+        "the logged draw.input values are result.json's inputs",
+        lambda: draw_events.check_input_values(events, ann, result.get("inputs")),
+        "events-inputs",
+    )
+    sources = " → ".join(["announced", *draw_events.announced_sources(ann), "completed"])
+    report.attempt(
+        f"the events are logged in order {sources}", lambda: draw_events.check_order(events, ann), "events-order"
+    )
+    window = "within [scheduled_at, inputs_close_at)" if ann.inputs_close_at is not None else "at or after scheduled_at"
+    report.attempt(
+        f"dice and secret were entered {window}", lambda: draw_events.check_input_times(events, ann), "events-times"
+    )
 
 
 def _draw_in_slices(
@@ -334,11 +460,12 @@ def _check_log(
     verifier: Verifier | None,
     announcement: Announcement | None,
     population_digest: str | None,
-) -> None:
+) -> Checkpoint | None:
+    """Check the checkpoint and `inclusion.json`; return the checkpoint when it verified."""
     if "checkpoint" not in files:
         report.add(SKIP, "log checkpoint", "absent from the bundle")
         report.add(SKIP, "inclusion of the draw's log entries", "absent from the bundle")
-        return
+        return None
     checkpoint: Checkpoint | None = None
 
     def check_checkpoint() -> str:
@@ -351,14 +478,14 @@ def _check_log(
     report.attempt("checkpoint is signed by the office key", check_checkpoint)
     if "inclusion.json" not in files:
         report.add(SKIP, "inclusion of the draw's log entries", "inclusion.json absent from the bundle")
-        return
+        return checkpoint
     try:
         proofs = load_json(files["inclusion.json"], "inclusion.json")
         if not isinstance(proofs, list) or not proofs:
             raise ProtocolError("inclusion.json must be a non-empty list of proofs")
     except ProtocolError as exc:
         report.add(FAIL, "inclusion of the draw's log entries", str(exc))
-        return
+        return checkpoint
     expected = _expected_entries(files, announcement, population_digest)
     for proof in proofs:
         report.attempt(
@@ -369,6 +496,7 @@ def _check_log(
     proven = {_entry_type(proof) for proof in proofs}
     for kind in sorted(set(expected) - proven):
         report.add(FAIL, f"log entry {kind} is in the checkpoint", "inclusion.json has no proof for it")
+    return checkpoint
 
 
 def _expected_entries(

@@ -50,11 +50,15 @@ def round_at(moment: datetime) -> int:
 
 
 def first_round_after(moment: datetime, margin_seconds: int = 30) -> int:
-    """The first quicknet round published at or after `moment + margin_seconds` (SPEC §4)."""
-    seconds = int(moment.timestamp()) + margin_seconds
+    """The first quicknet round whose `round_time` is at or after `moment + margin_seconds`.
+
+    With an announcement's `inputs_close_at` this is the round it announces (SPEC §4): the
+    beacon cannot exist until every typed input has been closed for at least the margin.
+    """
+    seconds = math.ceil(moment.timestamp()) + margin_seconds
     if seconds <= QUICKNET_GENESIS:
         return 1
-    return math.ceil((seconds - QUICKNET_GENESIS) / QUICKNET_PERIOD) + 1
+    return (seconds - QUICKNET_GENESIS + QUICKNET_PERIOD - 1) // QUICKNET_PERIOD + 1
 
 
 def round_time(round_number: int) -> int:

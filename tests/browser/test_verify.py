@@ -7,7 +7,12 @@ import zipfile
 from playwright.sync_api import Browser, Page, expect
 
 from lottery.draw import ticket
+from service import settings_of
+from service.extensions import db
+from service.keystore import current_signer
 from tests.browser.server import COMPLETED, LiveServer
+from tests.lottery.bundles import TIMED, build_bundle
+from tests.lottery.timed_cases import CASES
 
 FINISHED = '#verify-status[data-verify-status="ok"], #verify-status[data-verify-status="fail"]'
 
@@ -52,6 +57,17 @@ def test_home_to_draw_to_verify_shows_ok(browser: Browser, server: LiveServer) -
     assert page.get_attribute("#verify-status", "data-verify-status") == "ok"
     outcomes = _outcomes(page)
     assert outcomes.pop("drand-bls") == "skip"
+    # A bundle without an input window, bindings or events reports them as not declared / absent.
+    files = _bundle(server)
+    announcement = json.loads(files["announcement.json"])
+    undeclared = {
+        "timing": "inputs_close_at" not in announcement,
+        "bindings": "bindings.tsv" not in files,
+        "events": "events.json" not in files,
+    }
+    for check, absent in undeclared.items():
+        if absent:
+            assert outcomes.pop(check) == "skip", check
     assert set(outcomes.values()) == {"pass"}
     for check in ("population-match", "sig-announcement", "sig-result", "commitment", "seed", "recompute"):
         assert outcomes[check] == "pass"
@@ -163,3 +179,50 @@ def test_without_webcrypto_ed25519_the_vendored_library_verifies(browser: Browse
     assert page.get_attribute("#verifier", "data-ed25519") == "noble-ed25519"
     assert page.get_attribute("#verify-status", "data-verify-status") == "ok"
     context.close()
+
+
+def _timed_bundle_zip(server: LiveServer, case: str) -> bytes:
+    """The timed-bindings-244 bundle signed with this office's key, changed as `case` says."""
+    with server.app.app_context():
+        signer = current_signer(db.session, settings_of(server.app))
+    bundle = build_bundle(signer, TIMED)
+    dict((c[0], c[1]) for c in CASES)[case](bundle)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in bundle.files.items():
+            archive.writestr(f"timed-bindings-244/{name}", data)
+    return buffer.getvalue()
+
+
+def test_a_timed_bundle_shows_the_notice_bindings_and_events(browser: Browser, server: LiveServer) -> None:
+    # Given a bundle of a draw under the input window, with bindings.tsv and events.json
+    page = _verify_page(browser, server)
+    # When a citizen drops it on the verify page
+    upload = {"name": "bundle.zip", "mimeType": "application/zip", "buffer": _timed_bundle_zip(server, "unchanged")}
+    page.set_input_files("#bundle-file", files=[upload])
+    expect(page.locator("#verify-source")).to_contain_text("bundle.zip", timeout=20_000)
+    page.wait_for_selector('#verify-status[data-verify-status="ok"]', timeout=20_000)
+    # Then the notice, the window, the drand margin, the bindings and every events check pass, in words
+    outcomes = _outcomes(page)
+    for check in ("notice", "timing", "drand-margin", "bindings", "events", "events-inclusion", "events-inputs"):
+        assert outcomes[check] == "pass", check
+    assert outcomes["events-order"] == outcomes["events-times"] == "pass"
+    expect(page.locator('#checks li[data-check="notice"] .check-title')).to_contain_text("3 days 9 h 40 min")
+    expect(page.locator('#checks li[data-check="drand-margin"] .check-title')).to_contain_text("657413")
+    expect(page.locator('#checks li[data-check="events-order"] .check-means')).to_contain_text(
+        "announced → dice → secret → drand → completed"
+    )
+    page.close()
+
+
+def test_a_dice_event_at_the_close_of_inputs_fails_in_the_browser(browser: Browser, server: LiveServer) -> None:
+    page = _verify_page(browser, server)
+    upload = {"name": "bundle.zip", "mimeType": "application/zip", "buffer": _timed_bundle_zip(server, "dice-at-close")}
+    page.set_input_files("#bundle-file", files=[upload])
+    page.wait_for_selector('#verify-status[data-verify-status="fail"]', timeout=20_000)
+    outcomes = _outcomes(page)
+    assert [check for check, outcome in outcomes.items() if outcome == "fail"] == ["events-times"]
+    expect(page.locator('#checks li[data-check="events-times"] .check-detail')).to_contain_text(
+        "at or after inputs_close_at 2023-09-15T10:59:00Z"
+    )
+    page.close()

@@ -3,7 +3,7 @@
 import pytest
 
 from lottery.signing import Signer, generate_signer
-from tests.lottery.bundles import ORIGIN, DrawBundle, build_bundle
+from tests.lottery.bundles import ORIGIN, TIMED, DrawBundle, build_bundle
 
 
 @pytest.fixture
@@ -16,3 +16,9 @@ def signer() -> Signer:
 def bundle(signer: Signer) -> DrawBundle:
     """A complete, correctly signed bundle of the `stratified-244` vector."""
     return build_bundle(signer)
+
+
+@pytest.fixture
+def timed_bundle(signer: Signer) -> DrawBundle:
+    """A complete bundle of `timed-bindings-244`: input window, bindings.tsv and events.json."""
+    return build_bundle(signer, TIMED)

@@ -248,3 +248,80 @@ def test_build_announcement_refuses_what_parse_refuses() -> None:
         _build(stages=[Stage("review", "population", {"*": 245})])
     with pytest.raises(AnnouncementError, match="announced_at is after scheduled_at"):
         _build(announced_at=datetime(2026, 1, 16, tzinfo=UTC))
+
+
+TIMED_CASE = Path(__file__).parents[1] / "vectors" / "draw" / "timed-bindings-244"
+TIMED: dict[str, Any] = json.loads((TIMED_CASE / "announcement.json").read_bytes())
+
+
+def test_the_timed_vector_declares_its_window_and_bindings() -> None:
+    announcement = parse_announcement(copy.deepcopy(TIMED))
+    assert announcement.scheduled_at == datetime(2023, 9, 15, 10, 40, tzinfo=UTC)
+    assert announcement.inputs_close_at == datetime(2023, 9, 15, 10, 59, tzinfo=UTC)
+    assert announcement.announced_at == datetime(2023, 9, 12, 1, 0, tzinfo=UTC)
+    assert str(announcement.notice) == "3 days, 9:40:00"
+    digest_file = TIMED_CASE.parent.parent / "bindings" / "bindings_digest"
+    assert announcement.bindings_digest == digest_file.read_text().strip()
+
+
+def test_an_announcement_without_a_window_has_none() -> None:
+    announcement = parse_announcement(copy.deepcopy(BASE))
+    assert announcement.inputs_close_at is None
+    assert announcement.bindings_digest is None
+
+
+TIMED_REFUSALS: list[tuple[str, Mutation, str]] = [
+    ("close-format", _set("inputs_close_at", "2023-09-15T10:59"), "inputs_close_at must look like"),
+    ("close-null", _set("inputs_close_at", None), "inputs_close_at must look like"),
+    ("close-at-start", _set("inputs_close_at", "2023-09-15T10:40:00Z"), "inputs_close_at must be after scheduled_at"),
+    ("close-before", _set("inputs_close_at", "2023-09-15T10:00:00Z"), "inputs_close_at must be after scheduled_at"),
+    ("close-late", _set("inputs_close_at", "2023-09-15T12:40:01Z"), "at most 2 hours after it"),
+    # Round 657413 is out at 11:00:03Z; closing at 10:59:34Z leaves only 29 s.
+    ("drand-too-soon", _set("inputs_close_at", "2023-09-15T10:59:34Z"), "drand round 657413 comes less than 30 s"),
+    ("bindings-upper", _set("population.bindings_digest", "A" * 64), "bindings_digest must be 64 lowercase hex"),
+    ("bindings-null", _set("population.bindings_digest", None), "bindings_digest must be 64 lowercase hex"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [r[1:] for r in TIMED_REFUSALS], ids=[r[0] for r in TIMED_REFUSALS])
+def test_each_timing_rule_is_refused_with_its_reason(mutate: Mutation, message: str) -> None:
+    document = copy.deepcopy(TIMED)
+    mutate(document)
+    with pytest.raises(AnnouncementError) as refused:
+        parse_announcement(document)
+    assert message in str(refused.value)
+
+
+def test_timing_boundaries_are_accepted() -> None:
+    document = copy.deepcopy(TIMED)
+    document["inputs_close_at"] = "2023-09-15T10:59:33Z"  # round 657413 exactly 30 s later
+    assert parse_announcement(document).inputs_close_at == datetime(2023, 9, 15, 10, 59, 33, tzinfo=UTC)
+    document["inputs_close_at"] = "2023-09-15T10:40:01Z"
+    assert parse_announcement(document).inputs_close_at is not None
+    del document["entropy"]["drand"]
+    document["inputs_close_at"] = "2023-09-15T12:40:00Z"  # 2 h, no drand: no margin to keep
+    assert parse_announcement(document).drand_round is None
+
+
+def test_build_announcement_with_a_window_announces_the_first_round_30_s_after_it() -> None:
+    close = datetime(2026, 1, 15, 2, 20, tzinfo=UTC)
+    document = _build(inputs_close_at=close, bindings_digest="ab" * 32)
+    assert document["inputs_close_at"] == "2026-01-15T02:20:00Z"
+    assert document["entropy"]["drand"]["round"] == 25213422  # the SPEC §4 example
+    assert document["population"]["bindings_digest"] == "ab" * 32
+    announcement = parse_announcement(json.loads(canonical_json(document)))
+    assert announcement.inputs_close_at == close
+    assert announcement.bindings_digest == "ab" * 32
+
+
+def test_build_announcement_takes_a_given_round_only_if_it_keeps_the_margin() -> None:
+    demo = {
+        "scheduled_at": datetime(2023, 9, 15, 10, 40, tzinfo=UTC),
+        "announced_at": datetime(2023, 9, 12, 1, 0, tzinfo=UTC),
+        "inputs_close_at": datetime(2023, 9, 15, 10, 59, tzinfo=UTC),
+    }
+    assert _build(**demo, drand_round=657413)["entropy"]["drand"]["round"] == 657413
+    with pytest.raises(AnnouncementError, match="drand round 657401 comes less than 30 s after inputs_close_at"):
+        _build(**demo, drand_round=657401)
+    assert _build(drand_round=25213500)["entropy"]["drand"]["round"] == 25213500
+    assert "inputs_close_at" not in _build() and "bindings_digest" not in _build()["population"]

@@ -54,7 +54,14 @@ def outcome(report: Report, what: str) -> tuple[str, str]:
 def test_a_complete_bundle_passes_every_check(bundle: DrawBundle) -> None:
     report = verify_bundle(bundle.files)
     assert report.ok
-    assert [check.outcome for check in report.checks] == [PASS] * len(report.checks)
+    # stratified-244 predates the input window and bindings: those lines say so (tests/lottery/test_bundle_timing.py).
+    undeclared = {"timing", "bindings", "events"}
+    assert [check.outcome for check in report.checks if check.key not in undeclared] == [PASS] * (
+        len(report.checks) - len(undeclared)
+    )
+    assert {check.key: check.outcome for check in report.checks if check.key in undeclared} == dict.fromkeys(
+        undeclared, SKIP
+    )
     names = [check.what for check in report.checks]
     for what in (
         "population.tsv is canonical",
@@ -479,8 +486,8 @@ def test_a_path_that_is_not_base64_fails(bundle: DrawBundle) -> None:
 # --- through the command line --------------------------------------------------------------------
 
 
-def test_cli_verifies_a_bundle_folder(bundle: DrawBundle, tmp_path: Path) -> None:
-    completed = run_cli("verify", str(bundle.write(tmp_path / "bundle")))
+def test_cli_verifies_a_bundle_folder(timed_bundle: DrawBundle, tmp_path: Path) -> None:
+    completed = run_cli("verify", str(timed_bundle.write(tmp_path / "bundle")))
     assert completed.returncode == 0, completed.stdout + completed.stderr
     lines = completed.stdout.splitlines()
     assert lines[-1] == "VERIFIED: every check passed"
@@ -532,8 +539,8 @@ def test_cli_rejects_each_single_change(
     assert any(line.startswith("✗ ") for line in out)
 
 
-def test_cli_says_plainly_when_the_bls_check_was_skipped(bundle: DrawBundle, tmp_path: Path) -> None:
-    folder = bundle.write(tmp_path / "bundle")
+def test_cli_says_plainly_when_the_bls_check_was_skipped(timed_bundle: DrawBundle, tmp_path: Path) -> None:
+    folder = timed_bundle.write(tmp_path / "bundle")
     block_py_ecc = (
         "import sys; sys.modules['py_ecc'] = None; "
         "from lottery.cli import main; sys.exit(main(['verify', sys.argv[1]]))"

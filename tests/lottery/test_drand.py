@@ -11,6 +11,7 @@ from lottery.drand import (
     bls_available,
     check_randomness,
     check_signature,
+    first_round_after,
     parse_beacon,
     round_at,
     round_time,
@@ -125,3 +126,15 @@ def test_a_changed_signature_byte_is_refused(position: int, message: str) -> Non
 def test_a_signature_that_is_no_point_is_refused() -> None:
     with pytest.raises(DrawRefused, match=r"^drand signature is not a valid BLS12-381 point$"):
         check_signature(Beacon(ROUND, RANDOMNESS, "00" * 48))
+
+
+def test_first_round_after_keeps_the_margin() -> None:
+    close = datetime(2026, 1, 15, 2, 20, tzinfo=UTC)
+    round_number = first_round_after(close)
+    assert round_number == 25213422
+    assert round_time(round_number) >= close.timestamp() + 30 > round_time(round_number - 1)
+    exact = datetime.fromtimestamp(round_time(round_number) - 30, UTC)
+    assert first_round_after(exact) == round_number
+    assert first_round_after(exact, margin_seconds=31) == round_number + 1
+    assert first_round_after(datetime(2023, 9, 15, 10, 59, tzinfo=UTC)) == 657402  # 10:59:30Z
+    assert first_round_after(datetime(2020, 1, 1, tzinfo=UTC)) == 1

@@ -5,8 +5,14 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from lottery.bundle import verify_bundle
+from lottery.signing import generate_signer
+from tests.lottery.bundles import ORIGIN, STRATIFIED, TIMED, build_bundle
+from tests.lottery.timed_cases import CASES
 
 HERE = Path(__file__).parent
 VECTORS = HERE.parent / "vectors"
@@ -50,3 +56,52 @@ def test_the_synchronous_sha256_agrees_with_webcrypto_on_every_length() -> None:
     outcome = json.loads(completed.stdout)
     assert outcome["wrong"] == []
     assert outcome["checked"] > 10_000
+
+
+# --- the timed bundles: the browser verifier agrees with `python -m lottery verify` --------------
+
+#: Check ids of bundle.js that `lottery.bundle` names alike (`Check.key`).
+KEYED = {"notice", "timing", "drand-margin", "bindings", "events", "events-inclusion", "events-inputs"}
+KEYED |= {"events-order", "events-times"}
+
+
+def _run_node_on_bundles(folder: Path) -> dict[str, dict[str, Any]]:
+    completed = subprocess.run(
+        ["node", str(HERE / "node_bundles.mjs"), str(folder)], capture_output=True, timeout=300, check=True
+    )
+    outcomes = [json.loads(line) for line in completed.stdout.decode().splitlines()]
+    return {outcome["case"]: outcome for outcome in outcomes}
+
+
+def test_the_browser_verifier_agrees_on_every_timed_bundle(tmp_path: Path) -> None:
+    signer = generate_signer(ORIGIN)
+    expected: dict[str, tuple[bool, dict[str, str], set[str]]] = {}
+    for name, change, fails in [*CASES, ("stratified", lambda bundle: None, set())]:
+        bundle = build_bundle(signer, STRATIFIED if name == "stratified" else TIMED)
+        change(bundle)
+        bundle.write(tmp_path / name)
+        report = verify_bundle(bundle.files, check_bls=False)
+        expected[name] = (report.ok, report.outcomes(), fails)
+    outcomes = _run_node_on_bundles(tmp_path)
+    assert sorted(outcomes) == sorted(expected)
+    for name, (ok, python_outcomes, fails) in expected.items():
+        outcome = outcomes[name]
+        assert "error" not in outcome, outcome
+        js_outcomes = {check["id"]: check["outcome"] for check in outcome["checks"] if check["id"] in KEYED}
+        assert js_outcomes == python_outcomes, name
+        assert outcome["ok"] is ok, (name, [c for c in outcome["checks"] if c["outcome"] == "fail"])
+        assert {check["id"] for check in outcome["checks"] if check["outcome"] == "fail"} == fails, name
+
+
+def test_the_browser_verifier_words_the_timing_as_python_does(tmp_path: Path) -> None:
+    signer = generate_signer(ORIGIN)
+    for name, case in (("timed", TIMED), ("stratified", STRATIFIED)):
+        build_bundle(signer, case).write(tmp_path / name)
+    outcomes = _run_node_on_bundles(tmp_path)
+    for name, case in (("timed", TIMED), ("stratified", STRATIFIED)):
+        report = verify_bundle(build_bundle(signer, case).files, check_bls=False)
+        python = {check.key: check.detail for check in report.checks if check.key}
+        node = {check["id"]: check["detail"] for check in outcomes[name]["checks"] if check["id"] in KEYED}
+        assert node == python, name
+    notice = next(check for check in outcomes["timed"]["checks"] if check["id"] == "notice")
+    assert notice["params"] == {"notice": "3 days 9 h 40 min"}

@@ -6,6 +6,8 @@ import { fromBase64, fromUtf8, sha256Hex, toHex, utf8 } from "./bytes.js";
 import { canonicalBytes, loadCanonical, parseJson } from "./jcs.js";
 import { leafHash, verifyInclusion } from "./merkle.js";
 import {
+  DRAND_MARGIN_SECONDS,
+  MIN_NOTICE_MS,
   checkAgainstPopulation,
   checkDice,
   commitment,
@@ -13,13 +15,15 @@ import {
   parseAnnouncement,
   parseInputs,
   parsePopulation,
+  parseTimestamp,
   randomnessMatches,
+  roundTime,
   runParsedDraw,
 } from "./protocol.js";
 import { openCheckpoint, parseVkey, verifyDocument } from "./signing.js";
 
 export const REQUIRED = ["population.tsv", "announcement.json", "announcement.json.sig", "result.json", "result.json.sig"];
-export const OPTIONAL = ["office.vkey", "checkpoint", "inclusion.json"];
+export const OPTIONAL = ["office.vkey", "checkpoint", "inclusion.json", "bindings.tsv", "events.json"];
 
 class Report {
   constructor() {
@@ -80,6 +84,10 @@ export async function verifyBundle(files, options = {}) {
   if (population && announcement) {
     await report.attempt("population-match", () => checkAgainstPopulation(announcement, population));
   }
+  if (announcement) {
+    checkTiming(report, announcement);
+    await checkBindings(report, files, announcement, population);
+  }
   await report.attempt("key", async () => {
     if (options.key) {
       verifier = await parseVkey(options.key);
@@ -120,8 +128,229 @@ export async function verifyBundle(files, options = {}) {
   } else {
     report.add("recompute", "fail", "not attempted: an earlier check failed");
   }
-  await checkLog(report, files, verifier, announcement, population);
+  const checkpoint = await checkLog(report, files, verifier, announcement, population);
+  await checkEvents(report, files, checkpoint, announcement, population, result);
   return { ok: report.ok, checks: report.checks, draw };
+}
+
+/** `2023-09-15T10:40:00Z` for milliseconds since the epoch. */
+export function formatTimestamp(ms) {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** A duration as people read it: `3 days 9 h 40 min` (whole minutes, rounded down), as lottery.events does. */
+export function describeDuration(ms) {
+  if (ms < 0) return "-" + describeDuration(-ms);
+  const minutes = Math.floor(ms / 60000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  const parts = days ? [`${days} day${days === 1 ? "" : "s"}`] : [];
+  if (hours) parts.push(`${hours} h`);
+  if (mins || !parts.length) parts.push(`${mins} min`);
+  return parts.join(" ");
+}
+
+function checkTiming(report, announcement) {
+  const notice = announcement.scheduledAt - announcement.announcedAt;
+  const params = { notice: describeDuration(notice) };
+  const detail = `announced ${formatTimestamp(announcement.announcedAt)}, draw at ${formatTimestamp(announcement.scheduledAt)}`;
+  if (notice >= MIN_NOTICE_MS) report.add("notice", "pass", detail, params);
+  else if (announcement.inputsCloseAt !== null) report.add("notice", "fail", `less than the 24 hours SPEC §4 requires (${detail})`, params);
+  else report.add("notice", "skip", `less than 24 hours, but the announcement predates that rule (${detail})`, params);
+  const close = announcement.inputsCloseAt;
+  if (close === null) {
+    report.add("timing", "skip", "not declared (the announcement has no inputs_close_at: it predates the input window, SPEC §4)");
+    return;
+  }
+  const window = describeDuration(close - announcement.scheduledAt);
+  report.add("timing", "pass", `${formatTimestamp(announcement.scheduledAt)} – ${formatTimestamp(close)} (${window})`, {
+    start: formatTimestamp(announcement.scheduledAt),
+    close: formatTimestamp(close),
+    window,
+  });
+  if (announcement.drandRound !== null) {
+    const round = announcement.drandRound;
+    const gap = roundTime(round) - Math.floor(close / 1000);
+    const params = { round };
+    if (gap < DRAND_MARGIN_SECONDS) report.add("drand-margin", "fail", `round ${round} is out ${gap} s after inputs_close_at`, params);
+    else report.add("drand-margin", "pass", `round ${round} is out at ${formatTimestamp(roundTime(round) * 1000)}, ${gap} s after inputs close`, params);
+  }
+}
+
+const BINDING_LINE = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})\t([0-9a-f]{64})$/;
+
+/** Read a bindings.tsv for `population` (SPEC §2a): `{id: binding}` or an error naming the first bad line. */
+export function parseBindings(bytes, population) {
+  const text = fromUtf8(bytes);
+  if (text && !text.endsWith("\n")) fail("bindings.tsv does not end with a line feed");
+  const lines = text ? text.split("\n").slice(0, -1) : [];
+  const result = {};
+  for (let i = 0; i < lines.length; i++) {
+    const match = BINDING_LINE.exec(lines[i]);
+    if (!match) fail(`bindings.tsv line ${i + 1} must be <id><TAB><64 lowercase hex>`);
+    if (i >= population.size) fail(`bindings.tsv has ${lines.length} lines, the population ${population.size} entries`);
+    if (match[1] !== population.ids[i]) fail(`bindings.tsv line ${i + 1} is ${match[1]}, the population has ${population.ids[i]} there`);
+    result[match[1]] = match[2];
+  }
+  if (lines.length !== population.size) fail(`bindings.tsv has ${lines.length} lines, the population ${population.size} entries`);
+  return result;
+}
+
+async function checkBindings(report, files, announcement, population) {
+  const expected = announcement.bindingsDigest;
+  if (!("bindings.tsv" in files)) {
+    report.add("bindings", "skip", expected ? "absent from the bundle" : "absent; the announcement commits to no bindings");
+    return;
+  }
+  if (expected === null) {
+    report.add("bindings", "skip", "present, but the announcement carries no bindings_digest to check it");
+    return;
+  }
+  await report.attempt("bindings", async () => {
+    const actual = await sha256Hex(files["bindings.tsv"]);
+    if (actual !== expected) fail(`sha256 ${actual}, the announcement's bindings_digest is ${expected}`);
+    if (!population) fail("population.tsv did not verify");
+    const count = Object.keys(parseBindings(files["bindings.tsv"], population)).length;
+    return `${count} lines, sha256 ${actual}`;
+  });
+}
+
+const INPUT_ORDER = ["dice", "secret", "drand"];
+
+function announcedSources(announcement) {
+  return INPUT_ORDER.filter(
+    (name) => name === "secret" || (name === "dice" && announcement.diceCount !== null) || (name === "drand" && announcement.drandRound !== null),
+  );
+}
+
+function eventLabel(logged) {
+  const name = logged.event.type === "draw.input" ? ` ${logged.event.name}` : "";
+  return `${logged.event.type}${name} (index ${logged.index})`;
+}
+
+/** Read events.json (SPEC §11): [{index, entry, proof}] ascending by index, as lottery.events.parse_events does. */
+export function parseEvents(bytes) {
+  const items = parseJson(bytes, "events.json");
+  if (!Array.isArray(items)) fail("events.json must be a list of {index, entry, proof}");
+  const events = [];
+  items.forEach((item, i) => {
+    const position = i + 1;
+    if (!item || typeof item !== "object" || Array.isArray(item)) fail(`events.json item ${position} must be {index, entry, proof}`);
+    const { index, entry, proof } = item;
+    if (!Number.isSafeInteger(index) || index < 0) fail(`events.json item ${position}: index must be a whole number 0 or more`);
+    if (typeof entry !== "string" || !Array.isArray(proof)) fail(`events.json item ${position} must be {index, entry, proof}`);
+    const entryBytes = utf8(entry);
+    const event = loadCanonical(entryBytes, `events.json entry ${index}`);
+    if (!event || typeof event !== "object" || Array.isArray(event) || typeof event.type !== "string") {
+      fail(`events.json entry ${index} must be an object with a type`);
+    }
+    const hashes = proof.map((node) => {
+      let raw = null;
+      try {
+        raw = typeof node === "string" ? fromBase64(node) : null;
+      } catch {
+        raw = null;
+      }
+      if (!raw || raw.length !== 32) fail(`events.json entry ${index}: proof items must be base64 of 32-byte hashes`);
+      return raw;
+    });
+    if (events.length && index <= events[events.length - 1].index) fail(`events.json is not in ascending index order at index ${index}`);
+    events.push({ index, entry: entryBytes, event, proof: hashes });
+  });
+  return events;
+}
+
+async function checkEvents(report, files, checkpoint, announcement, population, result) {
+  if (!("events.json" in files)) {
+    report.add("events", "skip", "absent from the bundle");
+    return;
+  }
+  let events;
+  try {
+    events = parseEvents(files["events.json"]);
+    if (!announcement || !result) fail("not checked: the announcement or the result did not verify");
+    const announcementDigest = await sha256Hex(canonicalBytes(announcement.document));
+    const resultDigest = await sha256Hex(files["result.json"]);
+    for (const logged of events) {
+      const event = logged.event;
+      if (event.draw_id !== announcement.drawId) fail(`${eventLabel(logged)} belongs to another draw`);
+      if (event.type === "draw.announced") {
+        if (event.announcement_digest !== announcementDigest) fail(`${eventLabel(logged)} names another announcement digest`);
+        if (population && event.population_digest !== population.digest) fail(`${eventLabel(logged)} names another population digest`);
+      }
+      if (event.type === "draw.completed" && event.result_digest !== resultDigest) fail(`${eventLabel(logged)} names another result digest`);
+    }
+  } catch (err) {
+    report.add("events", "fail", err && err.message ? err.message : String(err));
+    return;
+  }
+  report.add("events", "pass", `${events.length} events of draw ${announcement.drawId}`);
+  await report.attempt("events-inclusion", async () => {
+    if (!checkpoint) fail("no checkpoint that verifies to prove them against");
+    for (const logged of events) {
+      try {
+        await verifyInclusion(logged.index, checkpoint.size, await leafHash(logged.entry), logged.proof, checkpoint.root);
+      } catch (err) {
+        fail(`${eventLabel(logged)}: ${err && err.message ? err.message : String(err)}`);
+      }
+    }
+    if (!events.length) return "events.json lists no events";
+    return `${events.length} events, indexes ${events[0].index}–${events[events.length - 1].index} of ${checkpoint.size}`;
+  });
+  const sources = announcedSources(announcement);
+  await report.attempt("events-inputs", () => {
+    const inputs = result.inputs;
+    if (!inputs || typeof inputs !== "object") fail("result.json has no inputs to compare with");
+    const logged = {};
+    for (const item of events) {
+      if (item.event.type !== "draw.input") continue;
+      const name = item.event.name;
+      if (!sources.includes(name)) fail(`${eventLabel(item)}: '${name}' is not an announced input`);
+      if (name in logged) fail(`${eventLabel(item)}: ${name} is logged twice`);
+      logged[name] = item;
+      if (fromUtf8(canonicalBytes(item.event.value ?? null)) !== fromUtf8(canonicalBytes(inputs[name] ?? null))) {
+        fail(`${eventLabel(item)}: the logged value differs from result.json's ${name}`);
+      }
+    }
+    const missing = sources.filter((name) => !(name in logged));
+    if (missing.length) fail("no draw.input event for " + missing.join(", "));
+    return sources.join(", ");
+  });
+  const expected = ["announced", ...sources, "completed"];
+  await report.attempt(
+    "events-order",
+    () => {
+      const steps = [];
+      for (const { event } of events) {
+        if (event.type === "draw.announced") steps.push("announced");
+        else if (event.type === "draw.input") steps.push(String(event.name));
+        else if (event.type === "draw.completed") steps.push("completed");
+        else if (event.type === "draw.abandoned") steps.push("abandoned");
+      }
+      if (steps.join(" ") !== expected.join(" ")) fail(`logged ${steps.join(" → ") || "nothing"}, expected ${expected.join(" → ")}`);
+      return steps.join(" → ");
+    },
+    { order: expected.join(" → ") },
+  );
+  const start = announcement.scheduledAt;
+  const close = announcement.inputsCloseAt;
+  await report.attempt(
+    "events-times",
+    () => {
+      const times = [];
+      for (const logged of events) {
+        if (logged.event.type !== "draw.input" || !["dice", "secret"].includes(logged.event.name)) continue;
+        const moment = parseTimestamp(logged.event.time, `${eventLabel(logged)} time`);
+        if (moment < start) fail(`${eventLabel(logged)} was entered at ${formatTimestamp(moment)}, before scheduled_at`);
+        if (close !== null && moment >= close) {
+          fail(`${eventLabel(logged)} was entered at ${formatTimestamp(moment)}, at or after inputs_close_at ${formatTimestamp(close)}`);
+        }
+        times.push(`${logged.event.name} ${formatTimestamp(moment)}`);
+      }
+      return times.join(", ") || "no dice or secret events";
+    },
+  );
 }
 
 async function checkInputs(report, announcement, result) {
@@ -217,7 +446,7 @@ async function checkLog(report, files, verifier, announcement, population) {
   if (!("checkpoint" in files)) {
     report.add("checkpoint", "skip", "absent from the bundle");
     report.add("inclusion", "skip", "absent from the bundle");
-    return;
+    return null;
   }
   let checkpoint = null;
   await report.attempt("checkpoint", async () => {
@@ -227,7 +456,7 @@ async function checkLog(report, files, verifier, announcement, population) {
   });
   if (!("inclusion.json" in files)) {
     report.add("inclusion", "skip", "inclusion.json absent from the bundle");
-    return;
+    return checkpoint;
   }
   let proofs;
   try {
@@ -235,7 +464,7 @@ async function checkLog(report, files, verifier, announcement, population) {
     if (!Array.isArray(proofs) || !proofs.length) fail("inclusion.json must be a non-empty list of proofs");
   } catch (err) {
     report.add("inclusion", "fail", err.message);
-    return;
+    return checkpoint;
   }
   const expected = {};
   if (announcement) {
@@ -259,6 +488,7 @@ async function checkLog(report, files, verifier, announcement, population) {
       report.add(kind === "draw.announced" ? "inclusion-announced" : "inclusion-completed", "fail", "inclusion.json has no proof for it");
     }
   }
+  return checkpoint;
 }
 
 function entryType(proof) {

@@ -13,6 +13,18 @@ export const QUICKNET_CHAIN_HASH = "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f
 /** A draw or document that the protocol refuses; the message says why. */
 export class ProtocolError extends Error {}
 
+export const QUICKNET_GENESIS = 1692803367;
+export const QUICKNET_PERIOD = 3;
+/** `inputs_close_at` is at most 2 h after `scheduled_at`; the drand round at least 30 s after it (SPEC §4). */
+export const MAX_INPUT_WINDOW_MS = 2 * 3600 * 1000;
+export const DRAND_MARGIN_SECONDS = 30;
+export const MIN_NOTICE_MS = 24 * 3600 * 1000;
+
+/** Unix time (seconds) at which quicknet publishes `round`. */
+export function roundTime(round) {
+  return QUICKNET_GENESIS + (round - 1) * QUICKNET_PERIOD;
+}
+
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const STRATUM = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const STAGE = /^[a-z][a-z0-9-]{0,31}$/;
@@ -165,6 +177,9 @@ export function parseAnnouncement(doc) {
     total += count;
   }
   if (total !== pop.size) fail("population strata counts do not add up to its size");
+  if ("bindings_digest" in pop && (typeof pop.bindings_digest !== "string" || !HEX64.test(pop.bindings_digest))) {
+    fail("population bindings_digest must be 64 lowercase hex characters");
+  }
   if (!Array.isArray(doc.stages) || !doc.stages.length) fail("announcement stages must be a non-empty list");
   const stages = [];
   for (const item of doc.stages) {
@@ -216,7 +231,21 @@ export function parseAnnouncement(doc) {
   const scheduled = parseTimestamp(doc.scheduled_at, "scheduled_at");
   const announced = parseTimestamp(doc.announced_at, "announced_at");
   if (announced > scheduled) fail("announced_at is after scheduled_at: a draw is announced before it happens");
+  let closes = null;
+  if ("inputs_close_at" in doc) {
+    closes = parseTimestamp(doc.inputs_close_at, "inputs_close_at");
+    if (!(scheduled < closes && closes <= scheduled + MAX_INPUT_WINDOW_MS)) {
+      fail("inputs_close_at must be after scheduled_at and at most 2 hours after it");
+    }
+    if (drandRound !== null && roundTime(drandRound) * 1000 < closes + DRAND_MARGIN_SECONDS * 1000) {
+      fail(`drand round ${drandRound} comes less than ${DRAND_MARGIN_SECONDS} s after inputs_close_at`);
+    }
+  }
   return {
+    scheduledAt: scheduled,
+    announcedAt: announced,
+    inputsCloseAt: closes,
+    bindingsDigest: "bindings_digest" in pop ? pop.bindings_digest : null,
     document: doc,
     drawId: doc.draw_id,
     populationDigest: pop.digest,
