@@ -64,6 +64,7 @@ def build_announcement(
     scheduled_at: datetime,
     announced_at: datetime,
     extra: dict[str, Any] | None = None,
+    bindings_digest: str | None = None,
 ) -> dict[str, Any]:
     """Assemble an announcement document and validate it.
 
@@ -87,6 +88,7 @@ def build_announcement(
                 "digest": population.digest,
                 "size": population.size,
                 "strata": population.strata_counts(),
+                **({"bindings_digest": bindings_digest} if bindings_digest is not None else {}),
             },
             "stages": [stage.to_json() for stage in stages],
             "entropy": entropy,
