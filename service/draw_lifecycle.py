@@ -24,6 +24,7 @@ from lottery.errors import ProtocolError
 from lottery.population import parse_population
 from lottery.signing import sign_document
 from lottery.timestamps import format_timestamp
+from service.bindings import freeze_bindings
 from service.config import Settings
 from service.declarations import population_file
 from service.draw_rules import DrawRuleError
@@ -82,7 +83,7 @@ def _require(draw: Draw, status: str) -> None:
 
 
 def announce(session: Session, settings: Settings, draw_pk: int, user: User, now: datetime | None = None) -> Draw:
-    """Freeze the population, seal a fresh secret, sign and log the announcement."""
+    """Freeze the population and its bindings, seal a fresh secret, sign and log the announcement."""
     now = now or utcnow()
     draw = lock_draw(session, draw_pk)
     _require(draw, "draft")
@@ -101,6 +102,7 @@ def announce(session: Session, settings: Settings, draw_pk: int, user: User, now
     except (DrawRuleError, ValueError) as exc:
         raise DrawLifecycleError(exc.args[0]) from None
     population = parse_population(population_file(session, office, draw.roc_year))
+    bindings = freeze_bindings(session, settings, draw, population)
     signer = current_signer(session, settings)
     secret = new_secret()
     sealed, committed = seal_secret(secret, draw_id=draw.draw_id, deployment_secret=settings.secret_key)
@@ -115,6 +117,7 @@ def announce(session: Session, settings: Settings, draw_pk: int, user: User, now
         use_drand=draw.use_drand,
         scheduled_at=draw.scheduled_at,
         announced_at=now,
+        bindings_digest=bindings.digest,
         extra={
             "year": draw.roc_year,
             "rule": {
@@ -131,6 +134,7 @@ def announce(session: Session, settings: Settings, draw_pk: int, user: User, now
     next_index = log_size(session)  # before any change: the fixed fields are written in one UPDATE
     draw.population_tsv = population.data
     draw.population_digest = population.digest
+    draw.bindings_tsv, draw.bindings_digest, draw.sealed_salts = bindings.data, bindings.digest, bindings.sealed_salts
     draw.announcement = data
     draw.announcement_sig = sign_document(signer, data).decode("ascii")
     draw.announcement_digest = digest(document)

@@ -278,10 +278,11 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     announced_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     #: SPEC §2a: `bindings.tsv` (which case number is whose, committed), its digest (in the
-    #: announcement) and every entry's salt, sealed as one blob (see `service.bindings`).
-    bindings_tsv: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: announcement) and every entry's salt, sealed as one blob (see `service.bindings`); the two
+    #: large ones are read only when asked for.
+    bindings_tsv: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     bindings_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    sealed_salts: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    sealed_salts: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
     # --- the live draw, step by step (the stage display follows these) ---
     live_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
