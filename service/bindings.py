@@ -282,14 +282,16 @@ def _check_draw(session: Session, settings: Settings, pk: int) -> list[str]:
 def _reimported_after(session: Session, office_id: int, roc_year: int, moment: Any) -> bool:
     if moment is None:
         return False
+    # An import stamps its upload when it starts (`updated_at`); one that started after the
+    # abandonment replaced the year's declarants, and their case numbers with them.
     newest = session.scalar(
-        select(func.max(DeclarationUpload.uploaded_at)).where(
+        select(func.max(func.coalesce(DeclarationUpload.updated_at, DeclarationUpload.uploaded_at))).where(
             DeclarationUpload.id.in_(
                 select(Declarant.upload_id).where(Declarant.office_id == office_id, Declarant.roc_year == roc_year)
             )
         )
     )
-    return newest is not None and newest > moment
+    return newest is not None and newest >= moment
 
 
 def _compare(
