@@ -67,7 +67,9 @@ def _aad(draw_id: str, bindings_digest: str) -> bytes:
     return f"{draw_id}\n{bindings_digest}".encode()
 
 
-def seal_salts(pairs: Sequence[tuple[str, str]], *, draw_id: str, bindings_digest: str, deployment_secret: str) -> bytes:
+def seal_salts(
+    pairs: Sequence[tuple[str, str]], *, draw_id: str, bindings_digest: str, deployment_secret: str
+) -> bytes:
     """Seal `(case number, salt)` pairs as one blob: nonce || AES-GCM(zlib(lines))."""
     plain = zlib.compress("".join(f"{case}\t{salt}\n" for case, salt in pairs).encode("ascii"), 1)
     nonce = os.urandom(12)
@@ -189,12 +191,13 @@ def _lines(data: bytes) -> list[tuple[str, str]]:
 # The self-check
 
 
-def _as_bytes(value: object) -> bytes | None:
+def _as_bytes(value: Any) -> bytes | None:
+    """Stored bytes as bytes, even if an edit behind the app's back turned them into text."""
     if value is None:
         return None
     if isinstance(value, str):
         return value.encode("utf-8")
-    return bytes(value)  # type: ignore[arg-type]
+    return bytes(value)
 
 
 def check_bindings(session: Session) -> list[str]:
@@ -212,8 +215,8 @@ def check_bindings(session: Session) -> list[str]:
         return ["bindings: not checked (no application to read the deployment key from)"]
     settings = settings_of(current_app)
     problems: list[str] = []
-    draws = session.execute(select(Draw.id, Draw.draw_id, Draw.status).where(Draw.status != "draft")).all()
-    for pk, draw_id, status in draws:
+    draws = session.execute(select(Draw.id, Draw.draw_id).where(Draw.status != "draft")).all()
+    for pk, draw_id in draws:
         try:
             problems.extend(_check_draw(session, settings, pk))
         except Exception as exc:  # a hand-edited row must be named, never crash the check
@@ -269,7 +272,9 @@ def _check_draw(session: Session, settings: Settings, pk: int) -> list[str]:
     except ProtocolError as exc:
         return [*problems, f"{name}: bindings.tsv does not list the population's case numbers: {exc}"]
     try:
-        salts = unseal_salts(sealed, draw_id=row.draw_id, bindings_digest=announced, deployment_secret=settings.secret_key)
+        salts = unseal_salts(
+            sealed, draw_id=row.draw_id, bindings_digest=announced, deployment_secret=settings.secret_key
+        )
     except SaltsLost:
         return [*problems, f"{name}: its sealed salts cannot be opened with this deployment's key (changed or lost)"]
     if [case for case, _ in salts] != list(bound):
@@ -294,9 +299,7 @@ def _reimported_after(session: Session, office_id: int, roc_year: int, moment: A
     return newest is not None and newest >= moment
 
 
-def _compare(
-    name: str, bound: dict[str, str], salts: list[tuple[str, str]], known: dict[str, list[str]]
-) -> list[str]:
+def _compare(name: str, bound: dict[str, str], salts: list[tuple[str, str]], known: dict[str, list[str]]) -> list[str]:
     """Each case number against its declarant now: the recomputed binding must be the committed one."""
     problems: list[str] = []
     mismatched: list[tuple[str, str]] = []

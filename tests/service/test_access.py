@@ -97,7 +97,6 @@ def test_errors_never_leak_internals(app: Flask) -> None:
     assert b"Traceback" not in page.data
 
 
-
 SALTS_PATHS = [
     ("GET", "/reviews/salts"),
     ("GET", "/reviews/draws/kinmen-114-annual/salts"),

@@ -128,9 +128,8 @@ def test_with_the_triggers_in_place_the_swap_is_refused(app: Flask, offices: dic
     drawn, undrawn = _drawn_and_undrawn(app, pk)
     with app.app_context():
         db.session.rollback()
-        with pytest.raises(DBAPIError, match="frozen"):
-            with db.engine.begin() as connection:
-                _swap(connection, drawn, undrawn)
+        with pytest.raises(DBAPIError, match="frozen"), db.engine.begin() as connection:
+            _swap(connection, drawn, undrawn)
         assert self_check(db.session) == []
 
 
@@ -251,7 +250,7 @@ def test_the_export_is_a_csv_for_the_notices_and_is_recorded(app: Flask, offices
     with app.app_context():  # a hostile cell, entered before the population is frozen
         person = db.session.scalars(select(Declarant).order_by(Declarant.case_number)).first()
         assert person is not None
-        person.agency = "=HYPERLINK(\"http://example.invalid\")"
+        person.agency = '=HYPERLINK("http://example.invalid")'
         case = person.case_number
         db.session.commit()
     run_to_completion(app, pk)
