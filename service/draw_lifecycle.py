@@ -27,6 +27,7 @@ from lottery.signing import sign_document
 from lottery.timestamps import format_timestamp
 from service import clock
 from service.abandoned import remember_beacon
+from service.bindings import freeze_bindings
 from service.config import Settings
 from service.declarations import population_file
 from service.draw_rules import DrawRuleError
@@ -124,6 +125,7 @@ def announce(
     except (DrawRuleError, ValueError) as exc:
         raise DrawLifecycleError(exc.args[0]) from None
     population = parse_population(population_file(session, office, draw.roc_year))
+    bindings = freeze_bindings(session, settings, draw, population)
     signer = current_signer(session, settings)
     secret = new_secret()
     sealed, committed = seal_secret(secret, draw_id=draw.draw_id, deployment_secret=settings.secret_key)
@@ -140,6 +142,7 @@ def announce(
         announced_at=now,
         inputs_close_at=inputs_close_at,
         drand_round=drand_round,
+        bindings_digest=bindings.digest,
         extra={
             "year": draw.roc_year,
             "rule": {
@@ -156,6 +159,7 @@ def announce(
     next_index = log_size(session)  # before any change: the fixed fields are written in one UPDATE
     draw.population_tsv = population.data
     draw.population_digest = population.digest
+    draw.bindings_tsv, draw.bindings_digest, draw.sealed_salts = bindings.data, bindings.digest, bindings.sealed_salts
     draw.announcement = data
     draw.announcement_sig = sign_document(signer, data).decode("ascii")
     draw.announcement_digest = digest(document)

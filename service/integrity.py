@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from lottery.errors import ProtocolError
 from lottery.signing import parse_vkey, verify_document
+from service.bindings import check_bindings
 from service.models import Draw, LogEntry, SigningKey
 from service.transparency import verify_log
 
@@ -106,6 +107,7 @@ def check_review_records(session: Session) -> list[str]:
 def self_check(session: Session) -> list[str]:
     """Every problem found in the stored history (empty when everything matches)."""
     problems = verify_log(session) + check_draws(session) + check_review_records(session)
+    problems.extend(check_bindings(session))  # SPEC §2a: every case number still its declarant's
     for extra in EXTRA_CHECKS:
         problems.extend(extra(session))
     return problems

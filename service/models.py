@@ -281,6 +281,12 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
     announced_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     #: When entering dice and the secret closes (SPEC §4), as announced; NULL before this rule.
     inputs_close_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: SPEC §2a: `bindings.tsv` (which case number is whose, committed), its digest (in the
+    #: announcement) and every entry's salt, sealed as one blob (see `service.bindings`); the two
+    #: large ones are read only when asked for.
+    bindings_tsv: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    bindings_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sealed_salts: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
     # --- the live draw, step by step (the stage display follows these) ---
     live_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -95,3 +95,39 @@ def test_errors_never_leak_internals(app: Flask) -> None:
     page = client.get("/no/such/page")
     assert page.status_code == 404
     assert b"Traceback" not in page.data
+
+
+SALTS_PATHS = [
+    ("GET", "/reviews/salts"),
+    ("GET", "/reviews/draws/kinmen-114-annual/salts"),
+    ("POST", "/reviews/draws/kinmen-114-annual/salts.csv"),
+]
+#: Who asks, and what they get: the draw's own office's operators, admins and reviewers only.
+SALTS_ACCESS = [
+    ("kinmen-operator", 200),
+    ("kinmen-admin", 200),
+    ("kinmen-reviewer", 200),
+    ("penghu-operator", 404),
+    ("penghu-reviewer", 404),
+    (None, 302),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), SALTS_PATHS)
+def test_salts_only_for_the_draws_office(app: Flask, offices: dict[str, int], method: str, path: str) -> None:
+    """The salts of a draw (SPEC §2a) reach its own office's operators, admins and reviewers only."""
+    from tests.service.lifecycle import prepare_draft
+    from tests.service.test_draw_lifecycle import run_to_completion
+
+    run_to_completion(app, prepare_draft(app, offices["kinmen"], "kinmen-operator"))
+    for username, status in SALTS_ACCESS:
+        client = app.test_client()
+        if username:
+            AuthActions(client).login(username)
+        response = client.open(path, method=method)
+        if path == "/reviews/salts" and status == 404:  # another office's list: theirs, empty
+            assert response.status_code == 200 and b"kinmen-114-annual" not in response.data, username
+        else:
+            assert response.status_code == status, (username, response.status_code)
+        if status == 302:
+            assert "/login" in response.headers["Location"]
