@@ -133,7 +133,7 @@ def bundle(draw_id: str) -> Response:
 def bindings_tsv(draw_id: str) -> Response:
     """Which case number is whose, committed but not disclosed (SPEC §2a); 404 for draws
     announced before bindings."""
-    data = getattr(published_draw(draw_id), "bindings_tsv", None)
+    data = published_draw(draw_id).bindings_tsv
     if data is None:
         abort(404, description="This draw was announced without bindings.")
     return immutable(bytes(data), "text/tab-separated-values")

@@ -131,7 +131,7 @@ def bundle_files(session: Session, draw: Draw) -> dict[str, bytes]:
             )
         files["inclusion.json"] = json.dumps(proofs, indent=1).encode("utf-8")
         files["events.json"] = events_json(draw_events(session, draw.draw_id, size))
-    bindings = getattr(draw, "bindings_tsv", None)
+    bindings = draw.bindings_tsv
     if bindings is not None:
         files["bindings.tsv"] = bytes(bindings)
     files["VERIFY.md"] = VERIFY_MD.format(title=draw.title, draw_id=draw.draw_id, vkey=vkey).encode("utf-8")
