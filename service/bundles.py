@@ -44,6 +44,15 @@ printf '%s %s %s' "$SEED" review 114-0001 | sha256sum   # 該案號在 review �
 一個案號中籤，當且僅當它的籤值小於或等於所屬組別的 `threshold`。
 A case is selected exactly when its ticket is at or below its group's `threshold` in `result.json`.
 
+## 申報人核對自己的案號 · A declarant checks their own case number
+機關在通知中給每位申報人一個鹽值（salt）。用它與自己的身分證字號，可以確認 `bindings.tsv` 中的那一行就是自己，
+案號在抽籤後無法被調換。 · With the salt from the office's notice and their own national ID, a
+declarant confirms that their line of `bindings.tsv` is theirs, so case numbers cannot be swapped
+after the draw:
+```sh
+printf 'sunshine-draw/1 binding\\n%s\\n%s\\n%s\\n' 114-0001 "$SALT" A123456789 | sha256sum   # = 該案號在 bindings.tsv 的值
+```
+
 ## 完整驗證 · Full verification
 ```sh
 python -m lottery verify bundle.zip --key "{vkey}"
