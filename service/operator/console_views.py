@@ -4,7 +4,7 @@ import json
 import time
 from typing import Any
 
-from flask import abort, current_app, flash, render_template, request
+from flask import abort, current_app, flash, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -19,7 +19,6 @@ from service.draw_lifecycle import (
     advance_reveal,
     announce,
     complete,
-    confirm_witness,
     enter_dice,
     ready_to_complete,
     record_beacon,
@@ -32,7 +31,9 @@ from service.forms import EmptyForm
 from service.keystore import KeyUnavailable
 from service.operator import operator_blueprint as bp
 from service.operator.loading import draw_or_404
+from service.qr import qr_svg
 from service.web import redirect_to
+from service.witnesses import confirmations
 
 OPERATORS = ("operator", "admin")
 MAX_FIELD = 2000
@@ -94,6 +95,9 @@ def console(draw_id: str) -> Any:
         total_selected=len(selected),
         ready=ready_to_complete(draw),
         secret_lost=secret_lost,
+        confirmations=confirmations(db.session, draw),
+        witness_url=url_for("witness.confirm_page", draw_id=draw.draw_id, _external=True),
+        qr_svg=qr_svg,
     )
 
 
@@ -191,14 +195,6 @@ def live_reveal(draw_id: str) -> Any:
     draw = draw_or_404(draw_id)
     count = 10**9 if request.form.get("all") else draw.revealed_count + 1
     return _run_step(draw_id, lambda pk: advance_reveal(db.session, pk, count))
-
-
-@bp.route("/draws/<draw_id:draw_id>/live/witness", methods=["POST"])
-@role_required(*OPERATORS)
-def live_witness(draw_id: str) -> Any:
-    """A witness confirms the result by typing their name."""
-    name = _text("name")
-    return _run_step(draw_id, lambda pk: confirm_witness(db.session, pk, name), gettext("Confirmation recorded."))
 
 
 @bp.route("/draws/<draw_id:draw_id>/abandon", methods=["POST"])

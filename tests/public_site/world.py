@@ -12,21 +12,14 @@ from sqlalchemy import select
 
 from service import settings_of
 from service.accounts import get_or_create_office
-from service.draw_lifecycle import (
-    advance_reveal,
-    announce,
-    complete,
-    confirm_witness,
-    enter_dice,
-    record_beacon,
-    reveal_secret,
-)
+from service.draw_lifecycle import advance_reveal, announce, complete, enter_dice, record_beacon, reveal_secret
 from service.draw_rules import Rule
 from service.draws import DrawSetup, save_draft
 from service.extensions import db
 from service.models import Draw, Office, User
+from service.witnesses import confirm
 from tests.service.conftest import make_user
-from tests.service.lifecycle import ANNOUNCED, BEACON, DICE, SCHEDULED, prepare_draft
+from tests.service.lifecycle import ANNOUNCED, BEACON, DICE, SCHEDULED, add_witnesses, prepare_draft
 
 COMPLETED = "kinmen-114-annual"
 WITNESSES = ("監察員 李大同", "主計室 王小華", "人事室 陳美惠")
@@ -60,7 +53,8 @@ def complete_draw(app: Flask, office_id: int, reveal: bool = True) -> int:
         db.session.commit()
         if reveal:
             advance_reveal(db.session, pk, 10**9)
-            confirm_witness(db.session, pk, WITNESSES[0], now=SCHEDULED + timedelta(minutes=10))
+            witness = db.session.scalars(select(User).where(User.username == "kinmen-witness1")).one()
+            confirm(db.session, settings, pk, witness, now=SCHEDULED + timedelta(minutes=10))
             db.session.commit()
     return pk
 
@@ -71,6 +65,7 @@ def live_draft(app: Flask, office_id: int, draw_id: str = "kinmen-114-live") -> 
         office = db.session.get(Office, office_id)
         operator = db.session.scalars(select(User).where(User.username == "kinmen-operator")).one()
         assert office is not None
+        add_witnesses(office)
         setup = DrawSetup(
             title="114年度財產申報實質審查抽籤（直播）",
             draw_id=draw_id,
