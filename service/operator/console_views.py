@@ -1,6 +1,7 @@
 """Announcing and the live-draw console. Each POST is one step of `service.draw_lifecycle`."""
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -8,10 +9,9 @@ from flask import abort, current_app, flash, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
-from lottery.errors import ProtocolError
 from service import settings_of
 from service.access import role_required
-from service.drand_client import fetch_round, verify_beacon
+from service.drand_client import BeaconProblem, fetch_round, parse_pasted
 from service.draw_lifecycle import (
     AlreadyDone,
     DrawLifecycleError,
@@ -30,11 +30,13 @@ from service.extensions import db
 from service.forms import EmptyForm
 from service.keystore import KeyUnavailable
 from service.operator import operator_blueprint as bp
+from service.operator.drand_panel import drand_panel, pasted_sentence, relay_sentence, remember_failure
 from service.operator.loading import draw_or_404
 from service.qr import qr_svg
 from service.web import redirect_to
 from service.witnesses import confirmations
 
+log = logging.getLogger(__name__)
 OPERATORS = ("operator", "admin")
 MAX_FIELD = 2000
 
@@ -98,6 +100,7 @@ def console(draw_id: str) -> Any:
         confirmations=confirmations(db.session, draw),
         witness_url=url_for("witness.confirm_page", draw_id=draw.draw_id, _external=True),
         qr_svg=qr_svg,
+        drand=drand_panel(draw, settings_of(current_app)),
     )
 
 
@@ -142,7 +145,9 @@ def live_secret(draw_id: str) -> Any:
 @bp.route("/draws/<draw_id:draw_id>/live/drand", methods=["POST"])
 @role_required(*OPERATORS)
 def live_drand(draw_id: str) -> Any:
-    """Fetch the announced drand round from the relays, or take it pasted as JSON when offline."""
+    """Fetch the announced drand round from the relays (through the proxy, if set), or take the
+    round's JSON pasted whole when this network cannot reach them. A failure is shown on the
+    console itself, in words, with the round's URLs and a QR code for a phone."""
     settings = settings_of(current_app)
     pasted = _text("beacon").strip()
     draw = draw_or_404(draw_id)
@@ -151,14 +156,17 @@ def live_drand(draw_id: str) -> Any:
         return redirect_to("operator.console", draw_id=draw_id)
     if pasted:
         try:
-            beacon = verify_beacon(json.loads(pasted), draw.drand_round)
-        except (ValueError, ProtocolError) as exc:
-            flash(gettext("The pasted round does not verify: %(reason)s", reason=str(exc)), "error")
-            return redirect_to("operator.console", draw_id=draw_id)
+            beacon = parse_pasted(pasted, draw.drand_round)
+        except BeaconProblem as exc:
+            log.info("draw %s: pasted drand round refused: %s", draw.draw_id, exc)
+            remember_failure([pasted_sentence(exc.kind, draw.drand_round)], pasted)
+            return console(draw_id)
     else:
-        outcome = fetch_round(settings.drand_relays, draw.drand_round, settings.drand_timeout_seconds, time.time())
+        outcome = fetch_round(
+            settings.drand_relays, draw.drand_round, settings.drand_timeout_seconds, time.time(), settings.drand_proxy
+        )
         if outcome.beacon is None:
-            if outcome.not_yet:
+            if outcome.not_yet and not any(p.kind not in ("not-yet",) for p in outcome.problems):
                 wait = max(0, int(outcome.available_at - time.time()))
                 flash(
                     gettext(
@@ -168,9 +176,10 @@ def live_drand(draw_id: str) -> Any:
                     ),
                     "info",
                 )
-            else:
-                flash(gettext("No relay gave a valid round: %(why)s", why="; ".join(outcome.failures)), "error")
-            return redirect_to("operator.console", draw_id=draw_id)
+                return redirect_to("operator.console", draw_id=draw_id)
+            log.warning("draw %s: no relay gave round %s: %s", draw.draw_id, draw.drand_round, outcome.failures)
+            remember_failure([relay_sentence(p, draw.drand_round, settings) for p in outcome.problems])
+            return console(draw_id)
         beacon = outcome.beacon
 
     def step(pk: int) -> None:
