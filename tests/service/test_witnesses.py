@@ -265,3 +265,41 @@ def test_the_demo_witness_confirmed_the_demo_draw(app: Flask) -> None:
         assert row.user_id == witness.id and row.witness == "監察員 李大同"
         entry = json.loads(db.session.get(LogEntry, row.log_index).entry)  # type: ignore[union-attr]
         assert entry["type"] == "draw.witness_confirmed" and entry["witness"] == "監察員 李大同"
+
+
+def test_the_migration_admits_the_witness_role(app: Flask) -> None:
+    """c2d3e4f5a6b7 widens the role check in place (SQLite: in the stored schema) and back."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.service.test_migrations import _reset
+
+    insert = text(
+        "INSERT INTO user_account (id, office_id, username, display_name, password_hash, role, active, created_at, "
+        "totp_last_step, failed_logins) VALUES (:id, 1, :name, '王大明', 'x', 'witness', :yes, :when, 0, 0)"
+    )
+    when = "2026-11-30 12:00:00+00:00"
+    with app.app_context():
+        _reset(app)
+        upgrade(revision="4b7e2a91c0d3")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO office (id, slug, name, name_en, strata_map, name_disclosure, created_at) "
+                    "VALUES (1, 'penghu', '澎湖', 'Penghu', '{}', 'none', :when)"
+                ),
+                {"when": when},
+            )
+        with pytest.raises(IntegrityError), db.engine.begin() as connection:
+            connection.execute(insert, {"id": 1, "name": "early", "yes": True, "when": when})
+        upgrade()
+        with db.engine.begin() as connection:
+            connection.execute(insert, {"id": 2, "name": "wang", "yes": True, "when": when})
+        downgrade(revision="4b7e2a91c0d3")
+        with db.engine.connect() as connection:
+            role, active = connection.execute(text("SELECT role, active FROM user_account WHERE id = 2")).one()
+        assert role == "reviewer" and not active  # kept (its history refers to it), disabled
+        with pytest.raises(IntegrityError), db.engine.begin() as connection:
+            connection.execute(insert, {"id": 3, "name": "late", "yes": True, "when": when})
+        _reset(app)
+        upgrade()
