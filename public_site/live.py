@@ -32,8 +32,10 @@ from public_site.cache import LIVE_SECONDS, PAGE_SECONDS, keep_for
 from public_site.documents import published_draw
 from service import clock
 from service.access import public
+from service.extensions import db
 from service.models import Draw
 from service.qr import qr_svg
+from service.witnesses import confirmations as witness_confirmations
 
 
 def live_step(draw: Draw) -> str:
@@ -127,7 +129,7 @@ def live_state(draw: Draw) -> dict[str, Any]:
         "groups": {stage["name"]: stage["groups"] for stage in result["stages"]} if result else {},
         "revealed": revealed,
         "total": _total(draw),
-        "confirmations": draw.witness_confirmations,
+        "confirmations": [c.to_json() for c in witness_confirmations(db.session, draw)],
         "verify_url": url_for("public.verify_page", draw_id=draw.draw_id, _external=True),
         "page_url": url_for("public.draw_page", draw_id=draw.draw_id, _external=True),
         "abandoned_reason": draw.abandoned_reason,

@@ -30,6 +30,7 @@ from service.labels import stratum_label
 from service.models import Declarant, Draw, LogEntry, Office, SigningKey
 from service.qr import qr_svg
 from service.transparency import latest_checkpoint, log_size
+from service.witnesses import confirmations as witness_confirmations
 
 STAGE_LABELS = {
     "review": _l("Substantive review"),
@@ -203,6 +204,7 @@ def draw_facts(draw: Draw) -> dict[str, Any]:
         "drand_chain": drand.get("chain_hash") if drand else None,
         "commitment": entropy.get("commitment"),
         "witnesses": announcement.get("witnesses", []),
+        "confirmations": witness_confirmations(db.session, draw),
         "legal_rate": percent((announcement.get("rule") or {}).get("rate_basis_points")),
     }
 

@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from service.operator import operator_blueprint
     from service.review_api import review_api_blueprint
     from service.reviewer import reviewer_blueprint
+    from service.witness import witness_blueprint
 
     settings = settings or load_settings()
     app = Flask(
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api_blueprint)
     app.register_blueprint(reviewer_blueprint)
     app.register_blueprint(review_api_blueprint)
+    app.register_blueprint(witness_blueprint)
     app.register_blueprint(public_blueprint)
     web.register(app)
     i18n.register(app)

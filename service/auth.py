@@ -32,8 +32,9 @@ LOGIN_LIMIT = "10 per minute"
 
 
 def home_endpoint(role: str) -> str:
-    """Where a user lands after signing in: reviewers on their cases, others on the dashboard."""
-    return "reviewer.cases" if role == "reviewer" else "operator.dashboard"
+    """Where a user lands after signing in: reviewers on their cases, witnesses on their draws, others on
+    the dashboard."""
+    return {"reviewer": "reviewer.cases", "witness": "witness.dashboard"}.get(role, "operator.dashboard")
 
 
 def client() -> Client:

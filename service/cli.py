@@ -32,7 +32,7 @@ def users() -> None:
 @click.option("--office-name", default="", help="the office's name when it is created now")
 @click.option("--username", required=True)
 @click.option("--display-name", required=True)
-@click.option("--role", type=click.Choice(["admin", "operator", "reviewer"]), required=True)
+@click.option("--role", type=click.Choice(["admin", "operator", "reviewer", "witness"]), required=True)
 def create_user_command(office_slug: str, office_name: str, username: str, display_name: str, role: str) -> None:
     """Create a user; the password comes from SUNSHINE_NEW_PASSWORD or a prompt."""
     password = os.environ.get("SUNSHINE_NEW_PASSWORD") or getpass.getpass("Password (12+ characters): ")
@@ -100,11 +100,11 @@ def code_command(username: str) -> None:
     from sqlalchemy import select
 
     from service import settings_of
-    from service.demo import DEMO_USERS, SECOND_OFFICE_USERS
+    from service.demo import DEMO_USERS, DEMO_WITNESS_USERS, SECOND_OFFICE_USERS
     from service.models import User
     from service.signin import totp_secret
 
-    demo_names = {u[0] for u in (*DEMO_USERS, *SECOND_OFFICE_USERS)}
+    demo_names = {u[0] for u in (*DEMO_USERS, *DEMO_WITNESS_USERS, *SECOND_OFFICE_USERS)}
     if settings_of(current_app).environment == "production" or username not in demo_names:
         raise click.ClickException("codes are printed only for the demo accounts, outside production")
     user = db.session.scalar(select(User).where(User.username == username))
@@ -119,18 +119,21 @@ def code_command(username: str) -> None:
 @demo.command("logins")
 def logins_command() -> None:
     """Print how to sign in to the demo."""
-    from service.demo import DEMO_USERS, SECOND_OFFICE_USERS
+    from service.demo import DEMO_USERS, DEMO_WITNESS_USERS, SECOND_OFFICE_USERS
 
     click.echo("")
     click.echo("Sunshine Draw 陽光抽籤 — http://127.0.0.1:8000/  (operator pages: /operator/)")
     click.echo("Demo logins 示範帳號:")
     for username, _display, role, password in DEMO_USERS:
         click.echo(f"  {role:9} username {username:9} password {password}   (金門縣政府政風處, the demo year)")
+    for username, display, role, password in DEMO_WITNESS_USERS:
+        click.echo(f"  {role:9} username {username:9} password {password}   ({display}, /witness/ on a phone)")
     for username, _display, role, password in SECOND_OFFICE_USERS:
         click.echo(f"  {role:9} username {username:9} password {password}   (澎湖縣政府政風處, empty: try an import)")
-    click.echo("Admins and operators then give a 6-digit code: scan the QR code shown with an authenticator")
-    click.echo("app, or run   .venv/bin/flask demo code operator   (or admin) in another terminal.")
-    click.echo("管理者與承辦人登入後需輸入 6 位數驗證碼：以驗證器 App 掃描畫面上的 QR code，或執行上列指令取得。")
+    click.echo("Admins, operators and witnesses then give a 6-digit code: scan the QR code shown with an authenticator")
+    click.echo("app, or run   .venv/bin/flask demo code operator   (or admin, witness) in another terminal.")
+    click.echo("管理者、承辦人與見證人登入後需輸入 6 位數驗證碼：")
+    click.echo("以驗證器 App 掃描畫面上的 QR code，或執行上列指令取得。")
     click.echo("")
 
 

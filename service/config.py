@@ -38,6 +38,9 @@ class Settings:
         "https://drand.cloudflare.com",
     )
     drand_timeout_seconds: float = 5.0
+    #: An HTTP(S) proxy for the drand relay requests (`SUNSHINE_DRAND_PROXY`, else `HTTPS_PROXY`),
+    #: e.g. "http://proxy.example.gov.tw:3128"; None = direct.
+    drand_proxy: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     #: Unlocks the office's private key; development falls back to a file in `instance/`.
     key_passphrase: str = field(default="", repr=False)
@@ -115,6 +118,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         key_kdf_memory_kib=int(env.get("SUNSHINE_KEY_KDF_MEMORY_KIB", str(Settings.key_kdf_memory_kib))),
         # Cookies only over HTTPS in production; a loopback test deployment may turn this off.
         secure_cookies=env.get("SUNSHINE_SECURE_COOKIES", "1" if environment == "production" else "0") == "1",
+        drand_proxy=(env.get("SUNSHINE_DRAND_PROXY") or env.get("HTTPS_PROXY") or env.get("https_proxy") or "").strip()
+        or None,
     )
     min_notice = env.get("SUNSHINE_MIN_NOTICE_HOURS", "24")
     if not min_notice.isascii() or not min_notice.isdigit() or int(min_notice) > 24 * 365:

@@ -16,20 +16,13 @@ from lottery.drand import Beacon, round_time
 from service.accounts import create_user, get_or_create_office
 from service.config import Settings
 from service.declarations import import_upload, start_upload
-from service.draw_lifecycle import (
-    advance_reveal,
-    announce,
-    complete,
-    confirm_witness,
-    enter_dice,
-    record_beacon,
-    reveal_secret,
-)
+from service.draw_lifecycle import advance_reveal, announce, complete, enter_dice, record_beacon, reveal_secret
 from service.draw_rules import Rule
 from service.draws import DrawSetup, save_draft
 from service.keystore import active_key, generate_key
 from service.models import Declarant, Draw, Office, ReviewCase, User, utcnow
 from service.reviews import assign, open_cases_for_draw, taipei_today, transition
+from service.witnesses import confirm
 
 DEMO_YEAR = 114
 DEMO_OFFICE = "kinmen"
@@ -40,6 +33,13 @@ DEMO_USERS = (
     ("admin", "政風處長（示範）", "admin", "demo-admin-pass-114"),
     ("operator", "政風人員（示範）", "operator", "demo-operator-pass-114"),
     ("reviewer", "審核人員（示範）", "reviewer", "demo-reviewer-pass-114"),
+)
+#: The demo draws' witnesses (`DEMO_WITNESSES`), one account each: each line names its display name.
+#: `witness` (李大同) confirms the completed demo draw; the others can try it on a new draw.
+DEMO_WITNESS_USERS = (
+    ("witness", "李大同", "witness", "demo-witness-pass-114"),
+    ("witness2", "王小華", "witness", "demo-witness2-pass-114"),
+    ("witness3", "陳美惠", "witness", "demo-witness3-pass-114"),
 )
 _SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝洪郭邱曾廖賴徐周葉蘇莊呂江何蕭羅高潘簡朱鍾彭游詹胡施沈余盧梁趙顏柯翁魏孫戴"
 _GIVEN = "志明文雅婷怡君家豪建宏俊傑淑芬美玲佳蓉宗翰冠廷承恩子晴柏翰欣怡嘉玲雅惠秀英國華金水永福春嬌麗珠瑞祥宏達"
@@ -150,6 +150,21 @@ def _setup(draw_id: str, title: str, year: int, scheduled_at: datetime, window: 
     )
 
 
+def create_witness_users(
+    session: Session, office: Office, accounts: tuple[tuple[str, str, str, str], ...] = DEMO_WITNESS_USERS
+) -> list[User]:
+    """The office's witness accounts for the demo witnesses, created when absent (idempotent)."""
+    users = []
+    for username, display_name, role, password in accounts:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = create_user(
+                session, office=office, username=username, display_name=display_name, password=password, role=role
+            )
+        users.append(user)
+    return users
+
+
 def _completed_demo_draw(session: Session, settings: Settings, office: Office, operator: User) -> None:
     draw_id = f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"
     if session.scalar(select(Draw).where(Draw.draw_id == draw_id)) is not None:
@@ -165,8 +180,10 @@ def _completed_demo_draw(session: Session, settings: Settings, office: Office, o
     record_beacon(session, settings, draw.id, DEMO_BEACON, now=beacon_seen)
     complete(session, settings, draw.id, now=beacon_seen)
     advance_reveal(session, draw.id, 10**9)
-    for name in DEMO_WITNESSES:
-        confirm_witness(session, draw.id, name, now=scheduled + timedelta(minutes=10))
+    # The first demo witness confirms from their own account, as on the day; the others have not yet.
+    witness = session.scalar(select(User).where(User.username == DEMO_WITNESS_USERS[0][0]))
+    if witness is not None:
+        confirm(session, settings, draw.id, witness, now=beacon_seen + timedelta(minutes=5))
 
 
 #: How far the demo year's review cases get: (steps after `drawn`, days until the last step's due date).
@@ -260,6 +277,7 @@ def load_demo(session: Session, settings: Settings, now: datetime | None = None)
             create_user(
                 session, office=second, username=username, display_name=display_name, password=password, role=role
             )
+    create_witness_users(session, office)
     if active_key(session) is None:
         generate_key(session, settings)
     _import_year(session, office, users["operator"], DEMO_YEAR, demo_csv())

@@ -1,7 +1,8 @@
 """Announce, run live and publish a draw — each step one transaction, each refusal named.
 
 The steps follow SPEC §4–§8 and DESIGN.md "Flow of one draw":
-announce → (live) enter dice → reveal the secret → record the drand round → complete → confirm.
+announce → (live) enter dice → reveal the secret → record the drand round → complete; each
+witness then confirms from their own sign-in (`service.witnesses`).
 Every input is stored in its own step before the result is computed, and `drawn_at` is fixed
 with the last input, so completing again after a crash computes the identical bytes. The row is
 locked (PostgreSQL `FOR UPDATE`, SQLite's write lock) and each step checks the state it needs,
@@ -36,6 +37,7 @@ from service.keystore import current_signer, signer_for
 from service.models import Draw, Office, SigningKey, User
 from service.sealing import SecretLost, new_secret, seal_secret, unseal_secret
 from service.transparency import event_time, log_size, record
+from service.witnesses import WitnessError, bind_witnesses
 
 log = logging.getLogger(__name__)
 TAIPEI = ZoneInfo("Asia/Taipei")
@@ -173,6 +175,10 @@ def announce(
     draw.status = "announced"
     draw.announced_log_index = next_index
     session.flush()
+    try:
+        bind_witnesses(session, draw)  # which user is which announced witness, fixed from now on
+    except WitnessError as exc:
+        raise DrawLifecycleError(exc.args[0]) from None
     record(
         session,
         [signer],
@@ -413,20 +419,6 @@ def advance_reveal(session: Session, draw_pk: int, count: int) -> Draw:
     _require(draw, "completed")
     total = sum(len(stage["selected"]) for stage in parse_json(draw.result or b"{}")["stages"])
     draw.revealed_count = max(draw.revealed_count, min(total, count))
-    return draw
-
-
-def confirm_witness(session: Session, draw_pk: int, name: str, now: datetime | None = None) -> Draw:
-    """A named witness confirms the result by typing their name."""
-    draw = lock_draw(session, draw_pk)
-    _require(draw, "completed")
-    typed = " ".join(name.split())
-    named = {" ".join(w.split()): w for w in draw.witnesses}
-    if typed not in named:
-        raise DrawLifecycleError(_l("%(name)s is not one of the announced witnesses.", name=typed or "—"))
-    if any(c["name"] == named[typed] for c in draw.witness_confirmations):
-        raise AlreadyDone(_l("%(name)s has already confirmed.", name=typed))
-    draw.witness_confirmations = [*draw.witness_confirmations, {"name": named[typed], "at": event_time(now)}]
     return draw
 
 

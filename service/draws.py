@@ -11,6 +11,7 @@ from lottery.population import ID_PATTERN
 from service.declarations import population_counts
 from service.draw_rules import DrawRuleError, Plan, Rule, plan_stages
 from service.models import Draw, Office, User, utcnow
+from service.witnesses import WitnessError, match_witnesses
 
 MAX_WITNESSES = 20
 #: The input window (SPEC §4: `inputs_close_at <= scheduled_at + 2 h`), in minutes.
@@ -93,6 +94,10 @@ def save_draft(
             )
         )
     plan_for(session, office, setup.roc_year, setup.rule)  # refuses an empty year or a quota below 5%
+    try:
+        match_witnesses(session, office.id, setup.witnesses)  # each line names one witness account
+    except WitnessError as exc:
+        raise DrawSetupError(exc.args[0]) from None
     if draw is None:
         draw = Draw(office_id=office.id, created_by_id=user.id)
         session.add(draw)

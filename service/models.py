@@ -29,7 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 from service.extensions import db
 
-ROLES = ("admin", "operator", "reviewer")
+ROLES = ("admin", "operator", "reviewer", "witness")
 DRAW_STATUSES = ("draft", "announced", "completed", "abandoned")
 ROUNDING = ("up", "nearest", "down")
 GROUPING = ("pooled", "stratified")
@@ -89,7 +89,7 @@ class Office(db.Model):  # type: ignore[name-defined,misc]
 
 
 class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
-    """A person who signs in: an office's admin, operator or reviewer."""
+    """A person who signs in: an office's admin, operator, reviewer or witness."""
 
     __tablename__ = "user_account"
 
@@ -300,6 +300,8 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
     drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: How many selections the stage display has revealed so far.
     revealed_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Before v2 the operator typed witnesses' names here; no longer written (shown as the operator's
+    #: record). Witnesses now confirm themselves: `DrawWitnessConfirmation`.
     witness_confirmations: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
     # --- the published result ---
@@ -499,6 +501,50 @@ class ReviewEvent(db.Model):  # type: ignore[name-defined,misc]
         ),
         CheckConstraint("log_index >= 0", name="log_index"),
     )
+
+
+class DrawWitness(db.Model):  # type: ignore[name-defined,misc]
+    """Which signed-in user is which announced witness of a draw: written once, at the announcement.
+
+    Append-only (triggers refuse UPDATE and DELETE): who may confirm cannot change afterwards.
+    """
+
+    __tablename__ = "draw_witness"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draw_pk: Mapped[int] = mapped_column(ForeignKey("draw.id"), index=True)
+    #: 1, 2, 3… in the announced order.
+    position: Mapped[int] = mapped_column(Integer)
+    #: The line as announced (the announcement's `witnesses`).
+    name: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("draw_pk", "name"),
+        UniqueConstraint("draw_pk", "user_id"),
+        UniqueConstraint("draw_pk", "position"),
+    )
+
+
+class DrawWitnessConfirmation(db.Model):  # type: ignore[name-defined,misc]
+    """A witness's confirmation of a completed draw, from their own sign-in. Append-only.
+
+    Its `draw.witness_confirmed` log event is at `log_index`, written in the same transaction.
+    """
+
+    __tablename__ = "draw_witness_confirmation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draw_pk: Mapped[int] = mapped_column(ForeignKey("draw.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    #: The witness's name as announced (the log event's `witness`).
+    witness: Mapped[str] = mapped_column(String(100))
+    log_index: Mapped[int] = mapped_column(Integer, unique=True)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("draw_pk", "witness"), CheckConstraint("log_index >= 0", name="log_index"))
 
 
 def _install_triggers() -> None:

@@ -3,7 +3,7 @@ of every authentication event.
 
 - Five wrong passwords (or codes) in a row lock the account for 15 minutes; the login form is
   also rate-limited per address (Flask-Limiter, in Redis when `REDIS_URL` is set).
-- Admins and operators must pass a TOTP second factor (RFC 6238, pyotp); they enrol on their
+- Admins, operators and witnesses must pass a TOTP second factor (RFC 6238, pyotp); they enrol on their
   first sign-in by scanning a QR code. A code is accepted once.
 - A session is a row on the server holding the hash of a random token kept in the signed
   session cookie. Signing out revokes the row, so a copied cookie stops working; a session ends
@@ -32,7 +32,9 @@ LOCKOUT_AFTER = 5
 LOCKOUT_FOR = timedelta(minutes=15)
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
-TWO_FACTOR_ROLES = ("admin", "operator")
+#: Witnesses too: a confirmation is a public, permanent statement in their name, and the account's
+#: password is often first set by the admin who created it; enrolling their own phone ties it to them.
+TWO_FACTOR_ROLES = ("admin", "operator", "witness")
 ISSUER = "Sunshine Draw"
 
 
@@ -89,7 +91,7 @@ def check_password(session: Session, username: str, password: str, client: Clien
 
 
 def needs_second_factor(user: User) -> bool:
-    """Admins and operators always; others once they enrolled."""
+    """Admins, operators and witnesses always; others once they enrolled."""
     return user.role in TWO_FACTOR_ROLES or user.totp_enrolled_at is not None
 
 

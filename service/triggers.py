@@ -12,7 +12,12 @@ Version 2 adds the review history:
 - A `review_case` is never deleted, and what identifies it (office, draw, declarant, case number,
   stage, origin, the draw id its log events carry) never changes; its state and assignee do.
 
-The statements are versioned (`V1`, `V2`): a migration that installs them names the version it
+Version 4 adds the witnesses (issue 12):
+
+- `draw_witness` (which user is which announced witness, written at the announcement) and
+  `draw_witness_confirmation` (each witness's own confirmation, logged) are append-only.
+
+The statements are versioned (`V1`, `V2`, …): a migration that installs them names the version it
 uses, and `create_all` installs every version. SQLite drops a table's triggers when Alembic's
 batch mode recreates the table, so a later migration that batch-alters one of these tables must
 install that table's triggers again.
@@ -149,9 +154,28 @@ POSTGRESQL_V2 = (
     ),
 )  # fmt: skip
 
+_WITNESS_TABLES = (
+    ("draw_witness", "who witnesses a draw is fixed at its announcement"),
+    ("draw_witness_confirmation", "witness confirmations are append-only"),
+)
+SQLITE_V4 = tuple(
+    _sqlite_refuse(f"{table}_no_{what.lower()}", f"BEFORE {what}", table, message)
+    for table, message in _WITNESS_TABLES
+    for what in ("UPDATE", "DELETE")
+)
+POSTGRESQL_V4 = tuple(
+    statement
+    for table, message in _WITNESS_TABLES
+    for statement in (
+        _pg_trigger(f"{table}_append_only", "BEFORE UPDATE OR DELETE", table, message),
+        _pg_trigger(f"{table}_no_truncate", "BEFORE TRUNCATE", table, message, each="STATEMENT"),
+    )
+)
+
 _VERSIONS = {
     1: {"sqlite": SQLITE_V1, "postgresql": POSTGRESQL_V1},
     2: {"sqlite": SQLITE_V2, "postgresql": POSTGRESQL_V2},
+    4: {"sqlite": SQLITE_V4, "postgresql": POSTGRESQL_V4},
 }
 
 

@@ -1,19 +1,19 @@
 """Announcing and the live-draw console. Each POST is one step of `service.draw_lifecycle`."""
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import abort, current_app, flash, render_template, request
+from flask import abort, current_app, flash, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
 from lottery.drand import round_time
-from lottery.errors import ProtocolError
 from service import clock, settings_of
 from service.abandoned import remember_beacon
 from service.access import role_required
-from service.drand_client import fetch_round, verify_beacon
+from service.drand_client import BeaconProblem, fetch_round, parse_pasted
 from service.draw_lifecycle import (
     AlreadyDone,
     DrawLifecycleError,
@@ -21,7 +21,6 @@ from service.draw_lifecycle import (
     advance_reveal,
     announce,
     complete,
-    confirm_witness,
     enter_dice,
     input_window_refusal,
     ready_to_complete,
@@ -34,9 +33,13 @@ from service.extensions import db
 from service.forms import EmptyForm
 from service.keystore import KeyUnavailable
 from service.operator import operator_blueprint as bp
+from service.operator.drand_panel import drand_panel, pasted_sentence, relay_sentence, remember_failure
 from service.operator.loading import draw_or_404
+from service.qr import qr_svg
 from service.web import redirect_to
+from service.witnesses import confirmations
 
+log = logging.getLogger(__name__)
 OPERATORS = ("operator", "admin")
 MAX_FIELD = 2000
 
@@ -106,6 +109,10 @@ def console(draw_id: str) -> Any:
         window=window,
         missing_input=missing_input,
         beacon_at=beacon_at,
+        confirmations=confirmations(db.session, draw),
+        witness_url=url_for("witness.confirm_page", draw_id=draw.draw_id, _external=True),
+        qr_svg=qr_svg,
+        drand=drand_panel(draw, settings_of(current_app)),
     )
 
 
@@ -155,7 +162,9 @@ def live_secret(draw_id: str) -> Any:
 @bp.route("/draws/<draw_id:draw_id>/live/drand", methods=["POST"])
 @role_required(*OPERATORS)
 def live_drand(draw_id: str) -> Any:
-    """Fetch the announced drand round from the relays, or take it pasted as JSON when offline."""
+    """Fetch the announced drand round from the relays (through the proxy, if set), or take the
+    round's JSON pasted whole when this network cannot reach them. A failure is shown on the
+    console itself, in words, with the round's URLs and a QR code for a phone."""
     settings = settings_of(current_app)
     pasted = _text("beacon").strip()
     draw = draw_or_404(draw_id)
@@ -164,16 +173,21 @@ def live_drand(draw_id: str) -> Any:
         return redirect_to("operator.console", draw_id=draw_id)
     if pasted:
         try:
-            beacon = verify_beacon(json.loads(pasted), draw.drand_round)
-        except (ValueError, ProtocolError) as exc:
-            flash(gettext("The pasted round does not verify: %(reason)s", reason=str(exc)), "error")
-            return redirect_to("operator.console", draw_id=draw_id)
+            beacon = parse_pasted(pasted, draw.drand_round)
+        except BeaconProblem as exc:
+            log.info("draw %s: pasted drand round refused: %s", draw.draw_id, exc)
+            remember_failure([pasted_sentence(exc.kind, draw.drand_round)], pasted)
+            return console(draw_id)
     else:
         outcome = fetch_round(
-            settings.drand_relays, draw.drand_round, settings.drand_timeout_seconds, clock.now().timestamp()
+            settings.drand_relays,
+            draw.drand_round,
+            settings.drand_timeout_seconds,
+            clock.now().timestamp(),
+            settings.drand_proxy,
         )
         if outcome.beacon is None:
-            if outcome.not_yet:
+            if outcome.not_yet and not any(p.kind not in ("not-yet",) for p in outcome.problems):
                 wait = max(0, int(outcome.available_at - clock.now().timestamp()))
                 flash(
                     gettext(
@@ -183,9 +197,10 @@ def live_drand(draw_id: str) -> Any:
                     ),
                     "info",
                 )
-            else:
-                flash(gettext("No relay gave a valid round: %(why)s", why="; ".join(outcome.failures)), "error")
-            return redirect_to("operator.console", draw_id=draw_id)
+                return redirect_to("operator.console", draw_id=draw_id)
+            log.warning("draw %s: no relay gave round %s: %s", draw.draw_id, draw.drand_round, outcome.failures)
+            remember_failure([relay_sentence(p, draw.drand_round, settings) for p in outcome.problems])
+            return console(draw_id)
         beacon = outcome.beacon
 
     def step(pk: int) -> None:
@@ -214,14 +229,6 @@ def live_reveal(draw_id: str) -> Any:
     return _run_step(draw_id, lambda pk: advance_reveal(db.session, pk, count))
 
 
-@bp.route("/draws/<draw_id:draw_id>/live/witness", methods=["POST"])
-@role_required(*OPERATORS)
-def live_witness(draw_id: str) -> Any:
-    """A witness confirms the result by typing their name."""
-    name = _text("name")
-    return _run_step(draw_id, lambda pk: confirm_witness(db.session, pk, name), gettext("Confirmation recorded."))
-
-
 @bp.route("/draws/<draw_id:draw_id>/abandon", methods=["POST"])
 @role_required(*OPERATORS)
 def draw_abandon(draw_id: str) -> Any:
@@ -247,7 +254,11 @@ def abandoned_beacon(draw_id: str) -> Any:
     if draw.status != "abandoned" or draw.drand_round is None:
         abort(409, description=gettext("Only an abandoned draw with a drand round needs this."))
     outcome = fetch_round(
-        settings.drand_relays, draw.drand_round, settings.drand_timeout_seconds, clock.now().timestamp()
+        settings.drand_relays,
+        draw.drand_round,
+        settings.drand_timeout_seconds,
+        clock.now().timestamp(),
+        settings.drand_proxy,
     )
     if outcome.beacon is None:
         flash(gettext("Round %(round)s could not be fetched yet; try again later.", round=draw.drand_round), "error")

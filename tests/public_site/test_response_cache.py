@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -97,13 +98,22 @@ def test_a_signed_in_visitor_always_reaches_the_application(
 
 def test_a_change_committed_here_shows_at_once(app: Flask, client: FlaskClient, completed: dict[str, Any]) -> None:
     before = json.loads(client.get(f"{BASE}/live.json").data)
-    with app.app_context():
-        draw = db.session.query(Draw).filter_by(draw_id="kinmen-114-annual").one()
-        draw.witness_confirmations = [{"name": "監察員 李大同", "at": "2026-01-15T02:10:00Z"}]
+    with app.app_context():  # a second witness confirms, from their own account
+        from service import settings_of
+        from service.models import User
+        from service.witnesses import confirm
+
+        witness = db.session.query(User).filter_by(username="kinmen-witness2").one()
+        confirm(
+            db.session, settings_of(app), completed["draw_pk"], witness, now=datetime(2026, 1, 15, 2, 10, tzinfo=UTC)
+        )
         db.session.commit()
     after = json.loads(client.get(f"{BASE}/live.json").data)
-    confirmed = [{"name": "監察員 李大同", "at": "2026-01-15T02:10:00Z"}]
-    assert before["confirmations"] != after["confirmations"] == confirmed
+    assert after["confirmations"][:-1] == before["confirmations"]
+    assert {k: after["confirmations"][-1][k] for k in ("name", "at")} == {
+        "name": "主計室 王小華",
+        "at": "2026-01-15T02:10:00Z",
+    }
 
 
 def test_a_change_made_by_another_process_shows_once_the_kept_answer_expires(
@@ -114,14 +124,17 @@ def test_a_change_made_by_another_process_shows_once_the_kept_answer_expires(
     other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     with other.begin() as connection:
         connection.execute(
-            text("UPDATE draw SET witness_confirmations = :value WHERE draw_id = 'kinmen-114-annual'"),
-            {"value": json.dumps([{"name": "主計室 王小華", "at": "2026-01-15T02:11:00Z"}])},
+            text(
+                "INSERT INTO draw_witness_confirmation (draw_pk, user_id, witness, log_index, confirmed_at) "
+                "SELECT draw_pk, user_id, name, 999, :at FROM draw_witness WHERE name = '主計室 王小華'"
+            ),
+            {"at": datetime(2026, 1, 15, 2, 11, tzinfo=UTC)},
         )
     other.dispose()
     later = cache.time.monotonic() + cache.LIVE_SECONDS + 0.01
     monkeypatch.setattr(cache.time, "monotonic", lambda: later)
     state = json.loads(client.get(f"{BASE}/live.json").data)
-    assert state["confirmations"] == [{"name": "主計室 王小華", "at": "2026-01-15T02:11:00Z"}]
+    assert state["confirmations"][-1] == {"name": "主計室 王小華", "at": "2026-01-15T02:11:00Z", "log_index": 999}
 
 
 def test_a_published_document_is_kept_and_a_changing_one_is_not_after_a_commit(

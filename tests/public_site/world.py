@@ -10,14 +10,25 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from service import settings_of
 from service.accounts import get_or_create_office
-from service.draw_lifecycle import advance_reveal, confirm_witness
+from service.draw_lifecycle import advance_reveal
 from service.draw_rules import Rule
 from service.draws import DrawSetup, save_draft
 from service.extensions import db
 from service.models import Draw, Office, User
+from service.witnesses import confirm
 from tests.service.conftest import make_user
-from tests.service.lifecycle import ANNOUNCED, BEACON, SCHEDULED, WINDOW_MINUTES, prepare_draft, run_to_result
+from tests.service.lifecycle import (
+    ANNOUNCED,
+    BEACON,
+    BEACON_AT,
+    SCHEDULED,
+    WINDOW_MINUTES,
+    add_witnesses,
+    prepare_draft,
+    run_to_result,
+)
 
 COMPLETED = "kinmen-114-annual"
 WITNESSES = ("監察員 李大同", "主計室 王小華", "人事室 陳美惠")
@@ -38,10 +49,12 @@ def complete_draw(app: Flask, office_id: int, reveal: bool = True) -> int:
     """Import the demo year, make the office key and run the demo draw to its signed result."""
     pk = prepare_draft(app, office_id, "kinmen-operator", COMPLETED)
     run_to_result(app, pk, "kinmen-operator")
+    settings = settings_of(app)
     with app.app_context():
         if reveal:
             advance_reveal(db.session, pk, 10**9)
-            confirm_witness(db.session, pk, WITNESSES[0], now=SCHEDULED + timedelta(minutes=10))
+            witness = db.session.scalars(select(User).where(User.username == "kinmen-witness1")).one()
+            confirm(db.session, settings, pk, witness, now=BEACON_AT + timedelta(minutes=5))
             db.session.commit()
     return pk
 
@@ -52,6 +65,7 @@ def live_draft(app: Flask, office_id: int, draw_id: str = "kinmen-114-live") -> 
         office = db.session.get(Office, office_id)
         operator = db.session.scalars(select(User).where(User.username == "kinmen-operator")).one()
         assert office is not None
+        add_witnesses(office)
         setup = DrawSetup(
             title="114年度財產申報實質審查抽籤（直播）",
             draw_id=draw_id,

@@ -269,8 +269,9 @@ def save_draft_at_round(session: Any, office: Any, operator: Any, draw_id: str =
     from service.demo import DEMO_WITNESSES
     from service.draw_rules import Rule
     from service.draws import DrawSetup, save_draft
-    from tests.service.lifecycle import ANNOUNCED, SCHEDULED, WINDOW_MINUTES
+    from tests.service.lifecycle import ANNOUNCED, SCHEDULED, WINDOW_MINUTES, add_witnesses
 
+    add_witnesses(office)  # each witness line names a witness account (service.witnesses)
     setup = DrawSetup(
         title="114年度公職人員財產申報實質審查抽籤", draw_id=draw_id, roc_year=114, rule=Rule(), dice_count=20,
         use_drand=True, scheduled_at=SCHEDULED, min_notice_hours=24, witnesses=DEMO_WITNESSES,

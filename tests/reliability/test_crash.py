@@ -241,7 +241,7 @@ def test_crash_during_announce(deployment: dict[str, str]) -> None:
                 db.session, office=office, user=operator,
                 setup=DrawSetup(
                     title=f"Trial {i}", draw_id=draw_id, roc_year=114, rule=Rule(), dice_count=20, use_drand=True,
-                    scheduled_at=utcnow() + timedelta(days=3), min_notice_hours=24, witnesses=("A",),
+                    scheduled_at=utcnow() + timedelta(days=3), min_notice_hours=24, witnesses=(),
                 ),
             )  # fmt: skip
             db.session.commit()

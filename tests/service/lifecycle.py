@@ -7,7 +7,7 @@ from flask import Flask
 from lottery.drand import round_time
 from service import settings_of
 from service.declarations import import_upload, start_upload
-from service.demo import DEMO_BEACON, DEMO_ROUND, DEMO_WITNESSES, demo_csv
+from service.demo import DEMO_BEACON, DEMO_ROUND, DEMO_WITNESS_USERS, DEMO_WITNESSES, create_witness_users, demo_csv
 from service.draw_lifecycle import announce, complete, enter_dice, record_beacon, reveal_secret
 from service.draw_rules import Rule
 from service.draws import DrawSetup, save_draft
@@ -30,6 +30,17 @@ BEACON = DEMO_BEACON
 DICE = "50104646865477507016"
 
 
+def add_witnesses(office: Office) -> list[User]:
+    """The office's witness accounts for `DEMO_WITNESSES`: `<slug>-witness1` (李大同), 2 (王小華), 3 (陳美惠)."""
+    from tests.service.conftest import PASSWORD
+
+    accounts = tuple(
+        (f"{office.slug}-witness{number}", display, "witness", PASSWORD)
+        for number, (_username, display, _role, _password) in enumerate(DEMO_WITNESS_USERS, start=1)
+    )
+    return create_witness_users(db.session, office, accounts)
+
+
 def prepare_draft(app: Flask, office_id: int, operator_username: str, draw_id: str = "kinmen-114-annual") -> int:
     """Import the demo year, generate the office key, save a draft; returns the draw's primary key."""
     forget_unlocked_keys()
@@ -41,6 +52,7 @@ def prepare_draft(app: Flask, office_id: int, operator_username: str, draw_id: s
         upload = start_upload(db.session, office=office, user=operator, roc_year=114, filename="y.csv", data=demo_csv())
         import_upload(db.session, upload)
         generate_key(db.session, settings_of(app))
+        add_witnesses(office)
         setup = DrawSetup(
             title="114年度公職人員財產申報實質審查抽籤",
             draw_id=draw_id,

@@ -71,6 +71,32 @@ def test_reviewers_cannot_use_operator_pages(app: Flask, offices: dict[str, int]
         assert response.status_code == 403, (endpoint, method, response.status_code)
 
 
+def test_witnesses_reach_only_the_witness_pages(app: Flask, offices: dict[str, int]) -> None:
+    from service.extensions import db
+    from service.models import Office
+    from tests.service.conftest import make_user
+
+    with app.app_context():
+        office = db.session.get(Office, offices["kinmen"])
+        assert office is not None
+        make_user(office, "kinmen-witness", "witness")
+        db.session.commit()
+    client = app.test_client()
+    AuthActions(client).login("kinmen-witness")
+    others = [r for r in _private_rules(app) if "witness" not in (access_rule(app, r[0]) or "")]
+    assert others
+    for endpoint, method, path in others:
+        response = client.open(path, method=method)
+        assert response.status_code == 403, (endpoint, method, response.status_code)
+    assert client.get("/witness/").status_code == 200
+    # And the witness pages are the witness's alone.
+    for username in ("kinmen-operator", "kinmen-admin", "kinmen-reviewer"):
+        other = app.test_client()
+        AuthActions(other).login(username)
+        assert other.get("/witness/").status_code == 403
+        assert other.post("/witness/draws/x").status_code == 403
+
+
 def test_security_headers_on_public_and_private_pages(app: Flask, offices: dict[str, int]) -> None:
     client = app.test_client()
     public = client.get("/")

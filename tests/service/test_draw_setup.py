@@ -35,6 +35,12 @@ def _form(**changes: str) -> dict[str, str]:
 
 
 def _with_year(client: FlaskClient, auth: AuthActions) -> None:
+    from service.models import Office
+    from tests.service.lifecycle import add_witnesses
+
+    with client.application.app_context():  # the witness accounts the draft's lines name
+        add_witnesses(db.session.scalars(select(Office).where(Office.slug == "kinmen")).one())
+        db.session.commit()
     auth.login("kinmen-operator")
     client.post(f"/operator/uploads/{upload(client, demo_csv(), '114.csv')}/import")
 

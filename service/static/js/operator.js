@@ -75,3 +75,21 @@
     window.setInterval(tick, 1000);
   }
 })();
+
+// The live console: a countdown to the drand round (the server gives its Unix time).
+(function () {
+  "use strict";
+  var counters = document.querySelectorAll("[data-countdown-to]");
+  Array.prototype.forEach.call(counters, function (counter) {
+    var target = Number(counter.dataset.countdownTo);
+    var left = counter.querySelector(".countdown-left");
+    var tick = function () {
+      var seconds = Math.max(0, Math.round(target - Date.now() / 1000));
+      if (seconds === 0) { counter.textContent = counter.dataset.done; return; }
+      var rest = seconds % 60;
+      left.textContent = Math.floor(seconds / 60) + ":" + (rest < 10 ? "0" : "") + rest;
+      window.setTimeout(tick, 1000);
+    };
+    tick();
+  });
+})();
