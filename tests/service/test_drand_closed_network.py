@@ -8,7 +8,6 @@ import socket
 import threading
 import urllib.request
 from collections.abc import Iterator
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -27,7 +26,7 @@ from service.models import Draw, User
 from service.operator.drand_panel import drand_panel
 from tests.service import test_drand_client as stub
 from tests.service.conftest import AuthActions
-from tests.service.lifecycle import ANNOUNCED, SCHEDULED, prepare_draft
+from tests.service.lifecycle import ANNOUNCED, DICE_AT, SECRET_AT, prepare_draft
 from tests.service.test_drand_client import AFTER, DOWN, GOOD, Relay
 
 ROUND = DEMO_BEACON.round
@@ -159,8 +158,8 @@ def _ready_for_drand(app: Flask, offices: dict[str, int]) -> int:
     with app.app_context():
         operator = db.session.scalars(select(User).where(User.username == "kinmen-operator")).one()
         announce(db.session, settings, pk, operator, now=ANNOUNCED)
-        enter_dice(db.session, pk, "50104646865477507016", now=SCHEDULED + timedelta(seconds=60))
-        reveal_secret(db.session, settings, pk, now=SCHEDULED + timedelta(seconds=90))
+        enter_dice(db.session, settings, pk, "50104646865477507016", now=DICE_AT)
+        reveal_secret(db.session, settings, pk, now=SECRET_AT)
         db.session.commit()
     return pk
 
