@@ -289,6 +289,8 @@ _VERSIONS = {
     2: {"sqlite": SQLITE_V2, "postgresql": POSTGRESQL_V2},
     3: {"sqlite": SQLITE_V3, "postgresql": POSTGRESQL_V3},
 }
+#: Every version, oldest first.
+VERSIONS = tuple(sorted(_VERSIONS))
 
 
 def statements_for(dialect: str, version: int = 1) -> tuple[str, ...]:
