@@ -7,6 +7,7 @@ signatures, the population against its announced digest. It runs when gunicorn s
 operator dashboard and in `flask audit verify`; every problem is named.
 """
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -47,10 +48,8 @@ def log_events(session: Session) -> list[tuple[int, dict[str, Any]]]:
 
 def _draw_rows(session: Session, problems: list[str]) -> dict[str, Draw]:
     """Every draw row by draw id; a row that cannot be loaded is named, not fatal."""
-    try:
+    with contextlib.suppress(Exception):  # one malformed row: load them one by one below and name it
         return {str(draw.draw_id): draw for draw in session.scalars(select(Draw).order_by(Draw.id))}
-    except Exception:  # one malformed row: load them one by one and name it
-        session.expunge_all()
     rows = {}
     for pk, draw_id in session.execute(select(Draw.id, Draw.draw_id)).tuples():
         try:
@@ -297,10 +296,8 @@ def check_review_records(session: Session) -> list[str]:
 
 def _load_all(session: Session, model: Any, problems: list[str], what: str) -> list[Any]:
     """Every row of `model`; a row that cannot be loaded is named and left out."""
-    try:
+    with contextlib.suppress(Exception):  # one malformed row: load them one by one below and name it
         return list(session.scalars(select(model).order_by(model.id)))
-    except Exception:  # one malformed row: load them one by one and name it
-        session.expunge_all()
     rows = []
     for pk in session.scalars(select(model.id).order_by(model.id)):
         try:

@@ -99,11 +99,13 @@ def test_a_change_committed_here_shows_at_once(app: Flask, client: FlaskClient, 
     before = json.loads(client.get(f"{BASE}/live.json").data)
     with app.app_context():
         draw = db.session.query(Draw).filter_by(draw_id="kinmen-114-annual").one()
-        draw.witness_confirmations = [{"name": "監察員 李大同", "at": "2026-01-15T02:10:00Z"}]
+        # confirmations are only appended to (the database refuses any other change)
+        confirmed = {"name": "主計室 王小華", "at": "2026-01-15T02:11:00Z"}
+        draw.witness_confirmations = [*draw.witness_confirmations, confirmed]
         db.session.commit()
     after = json.loads(client.get(f"{BASE}/live.json").data)
-    confirmed = [{"name": "監察員 李大同", "at": "2026-01-15T02:10:00Z"}]
-    assert before["confirmations"] != after["confirmations"] == confirmed
+    assert before["confirmations"] != after["confirmations"]
+    assert after["confirmations"][-1] == confirmed
 
 
 def test_a_change_made_by_another_process_shows_once_the_kept_answer_expires(
@@ -112,16 +114,21 @@ def test_a_change_made_by_another_process_shows_once_the_kept_answer_expires(
     client.get(f"{BASE}/live.json")
     # Another worker (here: another engine, which this process's cache cannot hear) confirms a witness.
     other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    confirmed = {"name": "主計室 王小華", "at": "2026-01-15T02:11:00Z"}
     with other.begin() as connection:
+        stored = connection.execute(
+            text("SELECT witness_confirmations FROM draw WHERE draw_id = 'kinmen-114-annual'")
+        ).scalar_one()
+        existing = json.loads(stored) if isinstance(stored, str) else stored
         connection.execute(
             text("UPDATE draw SET witness_confirmations = :value WHERE draw_id = 'kinmen-114-annual'"),
-            {"value": json.dumps([{"name": "主計室 王小華", "at": "2026-01-15T02:11:00Z"}])},
+            {"value": json.dumps([*existing, confirmed])},
         )
     other.dispose()
     later = cache.time.monotonic() + cache.LIVE_SECONDS + 0.01
     monkeypatch.setattr(cache.time, "monotonic", lambda: later)
     state = json.loads(client.get(f"{BASE}/live.json").data)
-    assert state["confirmations"] == [{"name": "主計室 王小華", "at": "2026-01-15T02:11:00Z"}]
+    assert state["confirmations"][-1] == confirmed
 
 
 def test_a_published_document_is_kept_and_a_changing_one_is_not_after_a_commit(
