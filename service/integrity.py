@@ -172,9 +172,8 @@ def _check_draw(
 
 def _check_columns(problems: list[str], name: str, draw: Draw, announcement: dict[str, Any]) -> None:
     """The columns the announcement fixed (and the stage display shows) against the signed document."""
-    entropy = announcement.get("entropy") if isinstance(announcement.get("entropy"), dict) else {}
-    drand = entropy.get("drand") if isinstance(entropy.get("drand"), dict) else {}
-    dice = entropy.get("dice") if isinstance(entropy.get("dice"), dict) else {}
+    entropy = _object(announcement.get("entropy"))
+    drand, dice = _object(entropy.get("drand")), _object(entropy.get("dice"))
     pairs = (
         ("title", draw.title, announcement.get("title")),
         ("draw id", draw.draw_id, announcement.get("draw_id")),
@@ -222,7 +221,7 @@ def _check_inputs_logged(
 
 def _check_result_columns(problems: list[str], name: str, draw: Draw, result: dict[str, Any]) -> None:
     """The inputs and seed stored on the row against the signed result."""
-    inputs = result.get("inputs") if isinstance(result.get("inputs"), dict) else {}
+    inputs = _object(result.get("inputs"))
     pairs = (
         ("dice", draw.dice, inputs.get("dice")),
         ("secret", draw.revealed_secret, inputs.get("secret")),
@@ -232,17 +231,26 @@ def _check_result_columns(problems: list[str], name: str, draw: Draw, result: di
     for label, stored, signed in pairs:
         if stored != signed:
             problems.append(f"{name}: the stored {label} is not the one in the signed result")
-    stages = result.get("stages") if isinstance(result.get("stages"), list) else []
-    total = sum(len(s.get("selected", [])) for s in stages if isinstance(s, dict))
+    stages = result.get("stages")
+    selected = [_object(stage).get("selected") or [] for stage in (stages if isinstance(stages, list) else [])]
+    total = sum(len(items) for items in selected)
     if isinstance(draw.revealed_count, int) and draw.revealed_count > total:
         problems.append(f"{name}: the stored count of revealed selections exceeds the {total} selected")
+
+
+def _object(value: object) -> dict[str, Any]:
+    """A JSON object as parsed, or an empty one when a hand edit made it something else."""
+    return value if isinstance(value, dict) else {}
 
 
 def _as_bytes(value: object) -> bytes | None:
     """Stored documents as bytes, even if an edit behind the app's back turned them into text."""
     if value is None:
         return None
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)  # type: ignore[arg-type]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    # text where bytes were, or a number: never bytes(<int>), which would be that many zero bytes
+    return str(value).encode("utf-8", "surrogatepass")
 
 
 def _check_signature(problems: list[str], what: str, verifier: Any, data: bytes, signature: str | None) -> None:
