@@ -459,8 +459,7 @@ def open_cases_for_draw(
             )
         )  # fmt: skip
     _store(session, settings, pending)
-    for case in cases:
-        _project(session, case, now)
+    _project(session, cases, now)
     return cases
 
 
@@ -522,7 +521,7 @@ def open_case_based(
         due_on=due_on,
     )  # fmt: skip
     _store(session, settings, [pending])
-    _project(session, case, now)
+    _project(session, [case], now)
     return case
 
 
@@ -637,7 +636,7 @@ def transition(
             )
         ],
     )  # fmt: skip
-    _project(session, case, now)
+    _project(session, [case], now)
     return event
 
 
@@ -708,15 +707,21 @@ def replay(events: list[ReviewEvent]) -> Projection | None:
     )
 
 
-def _project(session: Session, case: ReviewCase, now: datetime) -> None:
-    """Set the case's projected columns from its stored history (the database refuses anything else)."""
-    events = list(session.scalars(select(ReviewEvent).where(ReviewEvent.case_id == case.id)))
-    projection = replay(events)
-    if projection is None:
-        return
-    for column in PROJECTED:
-        setattr(case, column, getattr(projection, column))
-    case.updated_at = now
+def _project(session: Session, cases: list[ReviewCase], now: datetime) -> None:
+    """Set the cases' projected columns from their stored history (the database refuses anything else)."""
+    by_case: dict[int, list[ReviewEvent]] = {case.id: [] for case in cases}
+    ids = list(by_case)
+    for start in range(0, len(ids), 500):
+        query = select(ReviewEvent).where(ReviewEvent.case_id.in_(ids[start : start + 500]))
+        for event in session.scalars(query):
+            by_case[event.case_id].append(event)
+    for case in cases:
+        projection = replay(by_case[case.id])
+        if projection is None:
+            continue
+        for column in PROJECTED:
+            setattr(case, column, getattr(projection, column))
+        case.updated_at = now
     session.flush()
 
 
@@ -772,7 +777,7 @@ def correct(
             )
         ],
     )  # fmt: skip
-    _project(session, case, now)
+    _project(session, [case], now)
     return event
 
 
@@ -812,8 +817,7 @@ def assign(
         )  # fmt: skip
         changed.append(case)
     events = _store(session, settings, pending)
-    for case in changed:
-        _project(session, case, now)
+    _project(session, changed, now)
     return events
 
 
