@@ -205,7 +205,7 @@ def audit_verify() -> None:
         click.echo(f"✗ {problem}")
     if problems:
         raise SystemExit(1)
-    click.echo("✓ the log, every checkpoint and every published draw match what was signed")
+    click.echo("✓ the log, every checkpoint, every published draw and every review case match what was signed")
 
 
 @audit.command("prove")

@@ -397,8 +397,9 @@ class Checkpoint(db.Model):  # type: ignore[name-defined,misc]
 class ReviewCase(db.Model):  # type: ignore[name-defined,misc]
     """One declaration under substantive review: drawn by a draw, or a case-based check (個案查核).
 
-    The row holds the current state (a projection of its events); the history is `ReviewEvent`.
-    Triggers keep the identifying columns fixed and refuse deletion.
+    The row holds the current state (a projection of its events, `service.reviews.replay`); the
+    history is `ReviewEvent`. Triggers keep the identifying columns fixed, refuse deletion and
+    refuse any change of the projection that does not come with a new event.
     """
 
     __tablename__ = "review_case"
@@ -426,6 +427,9 @@ class ReviewCase(db.Model):  # type: ignore[name-defined,misc]
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: The sequence of the latest event the projected columns above were computed from: a trigger
+    #: refuses any change of them that does not come with a new event (service/triggers.py V3).
+    last_event_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     office: Mapped[Office] = relationship()
     draw: Mapped[Draw | None] = relationship()

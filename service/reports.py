@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.declaration_files import DECLARATION_TYPES
 from service.models import REVIEW_STATES, Declarant, Draw, Office, ReviewCase
-from service.reviews import FINE_GROUNDS, effective, selections_of, state_label
+from service.reviews import FINE_GROUNDS, effective, replay, selections_of, state_label
 
 #: Outcome states in report order (every state but `closed`, which is counted on its own).
 OUTCOME_STATES = tuple(s for s in REVIEW_STATES if s != "closed")
@@ -69,10 +69,12 @@ def report_years(session: Session, office_id: int | None = None) -> list[int]:
     return sorted(session.scalars(query), reverse=True)
 
 
-def outcome_of(case: ReviewCase) -> str:
-    """The state a case stands in for the report: its state, or the state it was closed from."""
-    if case.state != "closed":
-        return case.state
+def outcome_of(case: ReviewCase, state: str | None = None) -> str:
+    """The state a case stands in for the report: its state (as replayed from its history when
+    given), or the state it was closed from."""
+    state = state or case.state
+    if state != "closed":
+        return state
     standing = effective(list(case.events))
     steps = [standing[e.id] for e in case.events if e.kind in ("opened", "transition")]
     return (steps[-1].from_state if steps else None) or "closed"
@@ -130,13 +132,17 @@ def annual_report(session: Session, roc_year: int, office_id: int | None = None)
     fines: dict[str, tuple[int, int]] = {}
     referrals = closed = 0
     for case in cases:
-        outcome = outcome_of(case)
+        # Straight from the history: the figures are the events', whatever the row's columns say.
+        standing = replay(list(case.events))
+        if standing is None:
+            continue
+        outcome = outcome_of(case, standing.state)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        closed += case.state == "closed"
+        closed += standing.state == "closed"
         referrals += was_referred(case)
-        if case.fine_amount is not None and case.fine_ground is not None:
-            count, total = fines.get(case.fine_ground, (0, 0))
-            fines[case.fine_ground] = (count + 1, total + case.fine_amount)
+        if standing.fine_amount is not None and standing.fine_ground is not None:
+            count, total = fines.get(standing.fine_ground, (0, 0))
+            fines[standing.fine_ground] = (count + 1, total + standing.fine_amount)
     office_name = None
     if office_id is not None:
         office = session.get(Office, office_id)
@@ -150,7 +156,7 @@ def annual_report(session: Session, roc_year: int, office_id: int | None = None)
         population=population,
         drawn_review=drawn_review,
         drawn_comparison=drawn_comparison,
-        case_based=sum(1 for c in cases if c.origin == "case-based"),
+        case_based=sum(1 for c in cases if c.origin == "case-based" and c.events),
         outcomes=outcomes,
         closed=closed,
         referrals=referrals,

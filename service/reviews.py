@@ -6,6 +6,8 @@ database refuses it, `service.triggers` V2). A correction is a new event that re
 earlier one and names it. Each event's full internal record — with a random salt — is hashed,
 and the digest goes into the transparency log as `review.recorded` (SPEC §10) in the same
 transaction, so an outcome can never be rewritten unnoticed while nothing personal is public.
+The columns `review_case` keeps of where a case stands are only ever set by replaying its stored
+events (`replay`); the database refuses any other change to them (`service.triggers` V3).
 
 Who may do what: the reviewer a case is assigned to takes its steps; an admin opens cases and
 assigns them; operators may look. The views check roles; these functions check the assignee.
@@ -457,6 +459,7 @@ def open_cases_for_draw(
             )
         )  # fmt: skip
     _store(session, settings, pending)
+    _project(session, cases, now)
     return cases
 
 
@@ -518,6 +521,7 @@ def open_case_based(
         due_on=due_on,
     )  # fmt: skip
     _store(session, settings, [pending])
+    _project(session, [case], now)
     return case
 
 
@@ -632,12 +636,7 @@ def transition(
             )
         ],
     )  # fmt: skip
-    case.state = to_state
-    case.due_on = due_on
-    if to_state == "fined":
-        case.fine_amount, case.fine_ground = fine_amount, fine_ground
-    case.updated_at = now
-    session.flush()
+    _project(session, [case], now)
     return event
 
 
@@ -650,6 +649,80 @@ def effective(events: list[ReviewEvent]) -> dict[int, ReviewEvent]:
         elif event.kind == "correction" and event.corrects_id is not None:
             standing[event.corrects_id] = event
     return standing
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What a case's history says it stands at now: the columns `review_case` keeps of it."""
+
+    state: str
+    assignee_id: int | None
+    due_on: date | None
+    fine_amount: int | None
+    fine_ground: str | None
+    last_event_sequence: int
+
+
+#: The `review_case` columns that are a projection of its events (the trigger guards the same).
+PROJECTED = ("state", "assignee_id", "due_on", "fine_amount", "fine_ground", "last_event_sequence")
+
+
+def replay(events: list[ReviewEvent]) -> Projection | None:
+    """Replay a case's events, oldest first, into where the case stands (None without events).
+
+    An opening or a step sets the state and the due date (a step into `fined` sets the fine); a
+    correction restates the step it names — the state and due date only when that step was the
+    latest one, the fine always; an assignment sets the assignee.
+    """
+    if not events:
+        return None
+    state, due_on, assignee_id = "drawn", None, None
+    fine: tuple[int | None, str | None] = (None, None)
+    standing: dict[int, ReviewEvent] = {}
+    latest_step: ReviewEvent | None = None
+    for event in sorted(events, key=lambda e: e.sequence):
+        if event.kind in ("opened", "transition"):
+            standing[event.id] = latest_step = event
+            state, due_on = event.to_state, event.due_on
+            if event.to_state == "fined":
+                fine = (event.fine_amount, event.fine_ground)
+        elif event.kind == "correction" and event.corrects_id in standing:
+            before = standing[event.corrects_id]
+            if latest_step is not None and event.corrects_id == latest_step.id:
+                state, due_on = event.to_state, event.due_on
+            if event.to_state == "fined":
+                fine = (event.fine_amount, event.fine_ground)
+            elif before.to_state == "fined":
+                fine = (None, None)
+            standing[event.corrects_id] = event
+        elif event.kind == "assignment":
+            assignee_id = event.assignee_id
+    return Projection(
+        state=state,
+        assignee_id=assignee_id,
+        due_on=due_on,
+        fine_amount=fine[0],
+        fine_ground=fine[1],
+        last_event_sequence=max(e.sequence for e in events),
+    )
+
+
+def _project(session: Session, cases: list[ReviewCase], now: datetime) -> None:
+    """Set the cases' projected columns from their stored history (the database refuses anything else)."""
+    by_case: dict[int, list[ReviewEvent]] = {case.id: [] for case in cases}
+    ids = list(by_case)
+    for start in range(0, len(ids), 500):
+        query = select(ReviewEvent).where(ReviewEvent.case_id.in_(ids[start : start + 500]))
+        for event in session.scalars(query):
+            by_case[event.case_id].append(event)
+    for case in cases:
+        projection = replay(by_case[case.id])
+        if projection is None:
+            continue
+        for column in PROJECTED:
+            setattr(case, column, getattr(projection, column))
+        case.updated_at = now
+    session.flush()
 
 
 def correct(
@@ -704,15 +777,7 @@ def correct(
             )
         ],
     )  # fmt: skip
-    if target.id == latest_step.id:
-        case.state = new_state
-        case.due_on = due_on
-    if new_state == "fined":
-        case.fine_amount, case.fine_ground = fine_amount, fine_ground
-    elif standing.to_state == "fined":
-        case.fine_amount, case.fine_ground = None, None
-    case.updated_at = now
-    session.flush()
+    _project(session, [case], now)
     return event
 
 
@@ -731,7 +796,7 @@ def assign(
         raise ReviewError(_l("Only an admin assigns cases."))
     note = _clean_note(note, required=False)
     pending = []
-    changed: list[tuple[ReviewCase, User | None]] = []
+    changed: list[ReviewCase] = []
     for case_id, reviewer in sorted(assignments.items()):
         case = lock_case(session, case_id)
         if case.office_id != actor.office_id:
@@ -750,12 +815,9 @@ def assign(
                 to_state=case.state, actor=actor, now=now, note=note, due_on=case.due_on, assignee=reviewer,
             )
         )  # fmt: skip
-        changed.append((case, reviewer))
+        changed.append(case)
     events = _store(session, settings, pending)
-    for case, reviewer in changed:
-        case.assignee_id = reviewer.id if reviewer else None
-        case.updated_at = now
-    session.flush()
+    _project(session, changed, now)
     return events
 
 

@@ -24,5 +24,5 @@ def run_self_check(log: Any) -> list[str]:
     for problem in problems:
         log.error("SELF-CHECK FAILED: %s", problem)
     if not problems:
-        log.info("self-check: the log, checkpoints and published draws match what was signed")
+        log.info("self-check: the log, checkpoints, published draws and review cases match what was signed")
     return problems

@@ -12,6 +12,16 @@ Version 2 adds the review history:
 - A `review_case` is never deleted, and what identifies it (office, draw, declarant, case number,
   stage, origin, the draw id its log events carry) never changes; its state and assignee do.
 
+Version 3 closes what an insider could still change with the triggers in place:
+
+- A non-draft draw row is set-once: each column in `DRAW_SET_ONCE` goes from NULL (or empty) to
+  its value once and never changes; `status` only moves draft → announced → completed |
+  abandoned; `revealed_count` only rises; `witness_confirmations` is only appended to.
+- A review case's projected columns (`REVIEW_PROJECTED`: state, assignee, due date, fine) change
+  only together with a new event of its history: the UPDATE must carry the case's highest event
+  sequence as `last_event_sequence`, higher than before. A case is inserted as `drawn` with
+  nothing recorded. `flask audit verify` replays every case's events and names any difference.
+
 Version 4 adds the witnesses (issue 12):
 
 - `draw_witness` (which user is which announced witness, written at the announcement) and
@@ -154,6 +164,133 @@ POSTGRESQL_V2 = (
     ),
 )  # fmt: skip
 
+# ---------------------------------------------------------------------------------------------
+# Version 3: set-once draw rows and a review projection that only moves with its history
+# ---------------------------------------------------------------------------------------------
+
+#: Every column of a non-draft draw that may go from NULL (or empty) to its value once and never
+#: change afterwards. A new draw column belongs here unless it has a rule of its own below
+#: (`status` only along draft → announced → completed | abandoned, `revealed_count` only upward,
+#: `witness_confirmations` only appended to, `updated_at` free).
+DRAW_SET_ONCE = (
+    "id", "office_id", "draw_id", "roc_year", "title", "rate_bp", "rounding", "grouping", "comparison_rate_bp",
+    "dice_count", "use_drand", "scheduled_at", "min_notice_hours", "witnesses", "created_by_id", "created_at",
+    "population_tsv", "population_digest", "announcement", "announcement_sig", "announcement_digest",
+    "sealed_secret", "commitment", "drand_round", "signing_key_id", "announced_at", "announced_by_id",
+    "live_started_at", "dice", "dice_entered_at", "revealed_secret", "secret_revealed_at", "drand_beacon",
+    "drawn_at", "result", "result_sig", "result_digest", "seed", "completed_at", "announced_log_index",
+    "completed_log_index", "abandoned_reason", "abandoned_at", "input_window_minutes", "inputs_close_at",
+    "bindings_tsv", "bindings_digest", "sealed_salts",
+)  # fmt: skip
+
+#: The columns of `review_case` that are a projection of its events (`service.reviews.replay`).
+REVIEW_PROJECTED = ("state", "assignee_id", "due_on", "fine_amount", "fine_ground", "last_event_sequence")
+
+
+def _sqlite_set_once(column: str) -> str:
+    # "empty": NULL, '' or a JSON null (SQLAlchemy stores a Python None in a JSON column as 'null')
+    return (
+        f"(OLD.{column} IS NOT NULL AND CAST(OLD.{column} AS TEXT) NOT IN ('', 'null') "
+        f"AND NEW.{column} IS NOT OLD.{column})"
+    )
+
+
+def _pg_set_once(column: str) -> str:
+    # compared as text: JSON has no equality operator, and text compares every type alike
+    return (
+        f"(OLD.{column} IS NOT NULL AND OLD.{column}::text NOT IN ('', 'null') "
+        f"AND NEW.{column}::text IS DISTINCT FROM OLD.{column}::text)"
+    )
+
+
+_STATUS_PATH_SQLITE = (
+    "NOT (NEW.status IS OLD.status OR (OLD.status = 'announced' AND NEW.status IN ('completed', 'abandoned')))"
+)
+_STATUS_PATH_PG = (
+    "NOT (NEW.status IS NOT DISTINCT FROM OLD.status "
+    "OR (OLD.status = 'announced' AND NEW.status IN ('completed', 'abandoned')))"
+)
+# Appended to: the old JSON list without its closing bracket is where the new one starts.
+_CONFIRMATIONS_SQLITE = (
+    "(OLD.witness_confirmations IS NOT NULL AND OLD.witness_confirmations NOT IN ('', 'null', '[]') AND "
+    "(NEW.witness_confirmations IS NULL OR substr(NEW.witness_confirmations, 1, length(OLD.witness_confirmations) - 1)"
+    " IS NOT substr(OLD.witness_confirmations, 1, length(OLD.witness_confirmations) - 1)))"
+)
+_CONFIRMATIONS_PG = (
+    "(OLD.witness_confirmations IS NOT NULL AND OLD.witness_confirmations::text NOT IN ('', 'null', '[]') AND "
+    "(NEW.witness_confirmations IS NULL OR left(NEW.witness_confirmations::text, "
+    "length(OLD.witness_confirmations::text) - 1) IS DISTINCT FROM "
+    "left(OLD.witness_confirmations::text, length(OLD.witness_confirmations::text) - 1)))"
+)
+_REVEALED_ONLY_UP = (
+    "(OLD.revealed_count IS NOT NULL AND (NEW.revealed_count IS NULL OR NEW.revealed_count < OLD.revealed_count))"
+)
+_LATEST_EVENT = "(SELECT max(sequence) FROM review_event WHERE review_event.case_id = NEW.id)"
+
+
+def _draw_set_once_condition(dialect: str) -> str:
+    if dialect == "sqlite":
+        columns, status, confirmations = _sqlite_set_once, _STATUS_PATH_SQLITE, _CONFIRMATIONS_SQLITE
+    else:
+        columns, status, confirmations = _pg_set_once, _STATUS_PATH_PG, _CONFIRMATIONS_PG
+    rules = [columns(c) for c in DRAW_SET_ONCE] + [status, confirmations, _REVEALED_ONLY_UP]
+    return "OLD.status != 'draft' AND (" + " OR ".join(rules) + ")"
+
+
+_CASE_OPENED_SQLITE = (
+    "NEW.state IS NOT 'drawn' OR NEW.fine_amount IS NOT NULL OR NEW.fine_ground IS NOT NULL "
+    "OR NEW.assignee_id IS NOT NULL OR NEW.last_event_sequence IS NOT 0"
+)
+_CASE_OPENED_PG = (
+    "NEW.state IS DISTINCT FROM 'drawn' OR NEW.fine_amount IS NOT NULL OR NEW.fine_ground IS NOT NULL "
+    "OR NEW.assignee_id IS NOT NULL OR NEW.last_event_sequence IS DISTINCT FROM 0"
+)
+_PROJECTION_MESSAGE = "a review case changes only with a new event of its history"
+
+SQLITE_V3 = (
+    _sqlite_refuse(
+        "draw_set_once", "BEFORE UPDATE", "draw", "a published draw is written once and never changed",
+        _draw_set_once_condition("sqlite"),
+    ),
+    _sqlite_refuse(
+        "draw_status_path", "BEFORE UPDATE", "draw", "a draft draw can only be announced",
+        "OLD.status = 'draft' AND NEW.status NOT IN ('draft', 'announced')",
+    ),
+    _sqlite_refuse(
+        "review_case_opened", "BEFORE INSERT", "review_case", "a review case opens as drawn, with nothing recorded yet",
+        _CASE_OPENED_SQLITE,
+    ),
+    _sqlite_refuse(
+        "review_case_projection", "BEFORE UPDATE", "review_case", _PROJECTION_MESSAGE,
+        f"({_sqlite_changed(REVIEW_PROJECTED)}) AND NOT (NEW.last_event_sequence IS {_LATEST_EVENT} "
+        "AND NEW.last_event_sequence > OLD.last_event_sequence)",
+    ),
+)  # fmt: skip
+
+POSTGRESQL_V3 = (
+    "CREATE OR REPLACE FUNCTION sunshine_review_projection() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF NEW.last_event_sequence IS DISTINCT FROM {_LATEST_EVENT} "
+    "OR NOT (NEW.last_event_sequence > OLD.last_event_sequence) THEN "
+    f"RAISE EXCEPTION '{_PROJECTION_MESSAGE}' USING ERRCODE = 'integrity_constraint_violation'; END IF; "
+    "RETURN NEW; END $$",
+    _pg_trigger(
+        "draw_set_once", "BEFORE UPDATE", "draw", "a published draw is written once and never changed",
+        _draw_set_once_condition("postgresql"),
+    ),
+    _pg_trigger(
+        "draw_status_path", "BEFORE UPDATE", "draw", "a draft draw can only be announced",
+        "OLD.status = 'draft' AND NEW.status NOT IN ('draft', 'announced')",
+    ),
+    _pg_trigger("draw_no_truncate", "BEFORE TRUNCATE", "draw", "only a draft draw can be deleted", each="STATEMENT"),
+    _pg_trigger(
+        "review_case_opened", "BEFORE INSERT", "review_case", "a review case opens as drawn, with nothing recorded yet",
+        _CASE_OPENED_PG,
+    ),
+    f"CREATE TRIGGER review_case_projection BEFORE UPDATE ON review_case FOR EACH ROW "
+    f"WHEN ({_changed(REVIEW_PROJECTED)}) EXECUTE FUNCTION sunshine_review_projection()",
+)  # fmt: skip
+
+
 _WITNESS_TABLES = (
     ("draw_witness", "who witnesses a draw is fixed at its announcement"),
     ("draw_witness_confirmation", "witness confirmations are append-only"),
@@ -175,8 +312,11 @@ POSTGRESQL_V4 = tuple(
 _VERSIONS = {
     1: {"sqlite": SQLITE_V1, "postgresql": POSTGRESQL_V1},
     2: {"sqlite": SQLITE_V2, "postgresql": POSTGRESQL_V2},
+    3: {"sqlite": SQLITE_V3, "postgresql": POSTGRESQL_V3},
     4: {"sqlite": SQLITE_V4, "postgresql": POSTGRESQL_V4},
 }
+#: Every version, oldest first.
+VERSIONS = tuple(sorted(_VERSIONS))
 
 
 def statements_for(dialect: str, version: int = 1) -> tuple[str, ...]:
@@ -215,6 +355,8 @@ def drop_statements_for(dialect: str, version: int = 1) -> tuple[str, ...]:
         return tuple(f"DROP TRIGGER IF EXISTS {name}" for name, _ in _trigger_names(statements))
     if dialect == "postgresql":
         drops = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in _trigger_names(statements)]
+        if version == 3:
+            return (*drops, "DROP FUNCTION IF EXISTS sunshine_review_projection()")
         if version != 1:
             return tuple(drops)
         return (
@@ -223,3 +365,20 @@ def drop_statements_for(dialect: str, version: int = 1) -> tuple[str, ...]:
             "DROP FUNCTION IF EXISTS sunshine_declarant_frozen()",
         )
     return ()
+
+
+def reinstall_statements(dialect: str) -> tuple[str, ...]:
+    """Every version's triggers, installed again where they are missing (for the last migration).
+
+    On SQLite a batch-alter of a table drops its triggers, so the migration that comes last
+    installs all of them again (`IF NOT EXISTS`); on PostgreSQL each trigger is dropped and created.
+    """
+    statements: list[str] = []
+    for version in sorted(_VERSIONS):
+        for statement in statements_for(dialect, version):
+            names = _trigger_names((statement,))
+            if dialect == "postgresql" and names:
+                name, table = names[0]
+                statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            statements.append(statement)
+    return tuple(statements)

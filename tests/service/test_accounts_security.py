@@ -144,13 +144,14 @@ def test_a_lost_secret_offers_only_abandon(
         announce(db.session, settings_of(app), pk, operator, now=ANNOUNCED)
         draw = db.session.get(Draw, pk)
         assert draw is not None
-        from service.triggers import drop_statements_for
+        from service.triggers import VERSIONS, drop_statements_for
 
         db.session.commit()
         with db.engine.begin() as connection:  # damage the stored row behind the app's back
-            for statement in drop_statements_for(connection.dialect.name):
-                if statement.startswith("DROP TRIGGER"):
-                    connection.exec_driver_sql(statement)
+            for version in VERSIONS:
+                for statement in drop_statements_for(connection.dialect.name, version):
+                    if statement.startswith("DROP TRIGGER"):
+                        connection.exec_driver_sql(statement)
         draw = db.session.get(Draw, pk)
         assert draw is not None and draw.sealed_secret is not None
         draw.sealed_secret = draw.sealed_secret[:-1] + bytes([draw.sealed_secret[-1] ^ 1])

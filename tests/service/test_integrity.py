@@ -26,10 +26,10 @@ TAMPERING = {
 
 
 def _drop_triggers(app: Flask) -> None:
-    from service.triggers import drop_statements_for
+    from service.triggers import VERSIONS, drop_statements_for
 
     with db.engine.begin() as connection:
-        for version in (1, 2):
+        for version in VERSIONS:
             for statement in drop_statements_for(connection.dialect.name, version):
                 if statement.startswith("DROP TRIGGER"):
                     connection.execute(text(statement))

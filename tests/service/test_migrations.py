@@ -75,3 +75,29 @@ def test_uploads_pending_before_the_one_pass_import_are_failed_and_their_bytes_l
         assert kept == statuses
         _reset(app)  # (older revisions rebuild SQLite tables on downgrade, which rows referencing them refuse)
         upgrade()
+
+
+def test_migrations_install_every_trigger(app: Flask) -> None:
+    """The last migration leaves the same triggers as `create_all` (tests build the schema that way)."""
+
+    def triggers() -> set[str]:
+        with db.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            else:
+                query = "SELECT DISTINCT trigger_name FROM information_schema.triggers"
+            names = set(connection.execute(text(query)).scalars())
+            if connection.dialect.name == "postgresql":  # TRUNCATE triggers are not listed there
+                names |= set(connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+            return names
+
+    with app.app_context():
+        created = triggers()
+        assert {"draw_set_once", "review_case_projection", "review_case_opened"} <= created
+        _reset(app)
+        upgrade()
+        assert triggers() == created
+        downgrade(revision="4b7e2a91c0d3")
+        assert "draw_set_once" not in triggers() and "draw_announced_fixed" in triggers()
+        upgrade()
+        assert triggers() == created
