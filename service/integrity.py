@@ -192,6 +192,8 @@ def _check_columns(problems: list[str], name: str, draw: Draw, announcement: dic
     if confirmations is not None and not isinstance(confirmations, list):
         problems.append(f"{name}: the stored witness confirmations are not a list")
         return
+    if confirmations and draw.inputs_close_at is not None:
+        problems.append(f"{name}: confirmations are stored that no witness made from their own sign-in")
     seen: set[str] = set()
     for confirmation in confirmations or []:
         who = confirmation.get("name") if isinstance(confirmation, dict) else None

@@ -16,7 +16,8 @@ Version 3 closes what an insider could still change with the triggers in place:
 
 - A non-draft draw row is set-once: each column in `DRAW_SET_ONCE` goes from NULL (or empty) to
   its value once and never changes; `status` only moves draft → announced → completed |
-  abandoned; `revealed_count` only rises; `witness_confirmations` is only appended to.
+  abandoned; `revealed_count` only rises; `witness_confirmations` (confirmations typed by an
+  operator before witnesses signed in for themselves) never changes.
 - A review case's projected columns (`REVIEW_PROJECTED`: state, assignee, due date, fine) change
   only together with a new event of its history: the UPDATE must carry the case's highest event
   sequence as `last_event_sequence`, higher than before. A case is inserted as `drawn` with
@@ -171,7 +172,7 @@ POSTGRESQL_V2 = (
 #: Every column of a non-draft draw that may go from NULL (or empty) to its value once and never
 #: change afterwards. A new draw column belongs here unless it has a rule of its own below
 #: (`status` only along draft → announced → completed | abandoned, `revealed_count` only upward,
-#: `witness_confirmations` only appended to, `updated_at` free).
+#: `witness_confirmations` never, `updated_at` free).
 DRAW_SET_ONCE = (
     "id", "office_id", "draw_id", "roc_year", "title", "rate_bp", "rounding", "grouping", "comparison_rate_bp",
     "dice_count", "use_drand", "scheduled_at", "min_notice_hours", "witnesses", "created_by_id", "created_at",
@@ -210,18 +211,10 @@ _STATUS_PATH_PG = (
     "NOT (NEW.status IS NOT DISTINCT FROM OLD.status "
     "OR (OLD.status = 'announced' AND NEW.status IN ('completed', 'abandoned')))"
 )
-# Appended to: the old JSON list without its closing bracket is where the new one starts.
-_CONFIRMATIONS_SQLITE = (
-    "(OLD.witness_confirmations IS NOT NULL AND OLD.witness_confirmations NOT IN ('', 'null', '[]') AND "
-    "(NEW.witness_confirmations IS NULL OR substr(NEW.witness_confirmations, 1, length(OLD.witness_confirmations) - 1)"
-    " IS NOT substr(OLD.witness_confirmations, 1, length(OLD.witness_confirmations) - 1)))"
-)
-_CONFIRMATIONS_PG = (
-    "(OLD.witness_confirmations IS NOT NULL AND OLD.witness_confirmations::text NOT IN ('', 'null', '[]') AND "
-    "(NEW.witness_confirmations IS NULL OR left(NEW.witness_confirmations::text, "
-    "length(OLD.witness_confirmations::text) - 1) IS DISTINCT FROM "
-    "left(OLD.witness_confirmations::text, length(OLD.witness_confirmations::text) - 1)))"
-)
+# Witnesses confirm from their own sign-in into `draw_witness_confirmation` (version 4); the JSON
+# column keeps only what operators typed before that, and never changes once a draw is announced.
+_CONFIRMATIONS_SQLITE = "NEW.witness_confirmations IS NOT OLD.witness_confirmations"
+_CONFIRMATIONS_PG = "NEW.witness_confirmations::text IS DISTINCT FROM OLD.witness_confirmations::text"
 _REVEALED_ONLY_UP = (
     "(OLD.revealed_count IS NOT NULL AND (NEW.revealed_count IS NULL OR NEW.revealed_count < OLD.revealed_count))"
 )

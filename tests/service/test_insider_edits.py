@@ -11,11 +11,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from service import settings_of
-from service.draw_lifecycle import abandon, advance_reveal, announce, confirm_witness, enter_dice
+from service.draw_lifecycle import abandon, advance_reveal, announce, enter_dice
 from service.extensions import db
 from service.integrity import self_check
-from service.models import Draw, ReviewCase, ReviewEvent
-from tests.service.lifecycle import ANNOUNCED, prepare_draft
+from service.models import Draw, DrawWitnessConfirmation, ReviewCase, ReviewEvent
+from service.witnesses import confirm
+from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE_AT, prepare_draft
 from tests.service.reviewing import TO_FINED, completed_draw, reviewed_draw, user, walk
 from tests.service.test_draw_lifecycle import run_to_completion
 
@@ -26,10 +27,11 @@ DRAW_ID = "kinmen-114-annual"
 
 
 def _sql(app: Flask, statement: str, **params: Any) -> None:
-    """Run one statement on the database, as the database administrator would."""
+    """Run statements (one per line ending in `;`) on the database, as its administrator would."""
     with app.app_context():
         try:
-            db.session.execute(text(statement), params)
+            for part in statement.split(";\n"):
+                db.session.execute(text(part), {k: v for k, v in params.items() if f":{k}" in part})
             db.session.commit()
         finally:
             db.session.rollback()
@@ -108,9 +110,7 @@ def _completed(app: Flask, offices: dict[str, int]) -> int:
     pk = completed_draw(app, offices["kinmen"])
     with app.app_context():
         advance_reveal(db.session, pk, 3)
-        draw = db.session.get(Draw, pk)
-        assert draw is not None
-        confirm_witness(db.session, pk, draw.witnesses[0])
+        confirm(db.session, settings_of(app), pk, user("kinmen-witness1"), now=BEACON_AT)
         db.session.commit()
     return pk
 
@@ -120,7 +120,7 @@ def _announced(app: Flask, offices: dict[str, int]) -> int:
     pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
     with app.app_context():
         announce(db.session, settings_of(app), pk, user("kinmen-operator"), now=ANNOUNCED)
-        enter_dice(db.session, pk, "9" * 20)
+        enter_dice(db.session, settings_of(app), pk, "9" * 20, now=DICE_AT)
         db.session.commit()
     return pk
 
@@ -128,7 +128,7 @@ def _announced(app: Flask, offices: dict[str, int]) -> int:
 def _abandoned(app: Flask, offices: dict[str, int]) -> int:
     pk = _announced(app, offices)
     with app.app_context():
-        abandon(db.session, settings_of(app), pk, "the dice rolled off the table")
+        abandon(db.session, settings_of(app), pk, "the dice rolled off the table", now=DICE_AT)
         db.session.commit()
     return pk
 
@@ -284,7 +284,12 @@ DRAW_EDITS = {
         "UPDATE draw SET status = 'announced' WHERE id = :pk",
         "the log says it is completed, but its row is 'announced'",
     ),
-    "deleted": ("DELETE FROM draw WHERE id = :pk", "but its row is missing"),
+    "deleted": (
+        # the witnesses' rows refer to the draw: an insider deletes them first
+        "DELETE FROM draw_witness_confirmation WHERE draw_pk = :pk;\nDELETE FROM draw_witness WHERE draw_pk = :pk;\n"
+        "DELETE FROM draw WHERE id = :pk",
+        "but its row is missing",
+    ),
 }
 
 
@@ -294,11 +299,11 @@ def test_a_completed_draw_edited_in_sql_is_refused_then_named(app: Flask, office
     run_to_completion(app, pk)  # no review cases: nothing else refers to the row
     with app.app_context():
         advance_reveal(db.session, pk, 3)
-        confirm_witness(db.session, pk, db.session.get(Draw, pk).witnesses[0])
+        confirm(db.session, settings_of(app), pk, user("kinmen-witness1"), now=BEACON_AT)
         db.session.commit()
     statement, named = DRAW_EDITS[what]
     refusal = _refused(app, statement, pk=pk)
-    assert "cannot change" in refusal or "never changed" in refusal or "can be deleted" in refusal
+    assert any(why in refusal for why in ("cannot change", "never changed", "can be deleted", "append-only"))
     _clean(app)
     _drop_triggers(app)
     _sql(app, statement, pk=pk)
@@ -308,7 +313,8 @@ def test_a_completed_draw_edited_in_sql_is_refused_then_named(app: Flask, office
 #: Changes the set-once triggers refuse that the signed documents cannot show: refused, full stop.
 SET_ONCE_ONLY = {
     "revealed count down": "UPDATE draw SET revealed_count = 1 WHERE id = :pk",
-    "confirmation withdrawn": "UPDATE draw SET witness_confirmations = '[]' WHERE id = :pk",
+    "confirmation withdrawn": "DELETE FROM draw_witness_confirmation WHERE draw_pk = :pk",
+    "confirmation typed in": """UPDATE draw SET witness_confirmations = '[{"name": "x"}]' WHERE id = :pk""",
     "drand beacon": "UPDATE draw SET drand_beacon = NULL WHERE id = :pk",
     "abandoned after completion": "UPDATE draw SET status = 'abandoned', abandoned_reason = 'later' WHERE id = :pk",
     "drawn at": "UPDATE draw SET drawn_at = announced_at WHERE id = :pk",
@@ -332,14 +338,16 @@ def test_the_set_once_rules_let_the_service_move_on(app: Flask, offices: dict[st
     _drop_triggers(app)
     _sql(app, "UPDATE draw SET revealed_count = 5 WHERE id = :pk", pk=pk)
     with app.app_context():
-        draw = db.session.get(Draw, pk)
-        assert draw is not None
-        confirm_witness(db.session, pk, draw.witnesses[1])
+        confirm(db.session, settings_of(app), pk, user("kinmen-witness2"), now=BEACON_AT)
         db.session.commit()
-        assert db.session.get(Draw, pk).revealed_count == 5
-        assert len(db.session.get(Draw, pk).witness_confirmations) == 2
+        assert db.session.get(Draw, pk).revealed_count == 5  # type: ignore[union-attr]
+        stored = db.session.scalars(select(DrawWitnessConfirmation).where(DrawWitnessConfirmation.draw_pk == pk))
+        assert len(list(stored)) == 2
     _clean(app)
 
+
+#: The witnesses named at the announcement refer to the draw: an insider deletes them first.
+DELETE_DRAW = "DELETE FROM draw_witness WHERE draw_pk = :pk;\nDELETE FROM draw WHERE id = :pk"
 
 ANNOUNCED_EDITS: dict[str, tuple[Callable[[Flask, dict[str, int]], int], str, str | None]] = {
     "announced title": (_announced, "UPDATE draw SET title = 'x' WHERE id = :pk", "stored title is not the announced"),
@@ -348,11 +356,11 @@ ANNOUNCED_EDITS: dict[str, tuple[Callable[[Flask, dict[str, int]], int], str, st
         "UPDATE draw SET dice = '00000000000000000000' WHERE id = :pk",
         None,  # nothing signed holds the dice before the result (the lead's draw.input events will)
     ),
-    "announced deleted": (_announced, "DELETE FROM draw WHERE id = :pk", "(draw.announced), but its row is missing"),
+    "announced deleted": (_announced, DELETE_DRAW, "(draw.announced, draw.input), but its row is missing"),
     "abandoned deleted": (
         _abandoned,
-        "DELETE FROM draw WHERE id = :pk",
-        "(draw.abandoned, draw.announced), but its row is missing",
+        DELETE_DRAW,
+        "(draw.abandoned, draw.announced, draw.input), but its row is missing",
     ),
     "abandoned revived": (
         _abandoned,
