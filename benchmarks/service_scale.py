@@ -200,7 +200,7 @@ def run_child(csv_path: Path, database_url: str, folder: Path) -> dict[str, Any]
                 use_drand=False,
                 scheduled_at=scheduled,
                 min_notice_hours=24,
-                witnesses=("Witness A", "Witness B"),
+                witnesses=(),  # witness lines must name witness accounts; the benchmark has none
             )
             draft = save_draft(db.session, office=office, user=operator, setup=setup, now=scheduled - timedelta(days=7))
             draw_pk.append(draft.id)

@@ -182,9 +182,7 @@ def _check_columns(problems: list[str], name: str, draw: Draw, announcement: dic
         ("drand round", draw.drand_round, drand.get("round")),
         ("number of dice", draw.dice_count, dice.get("count")),
     )
-    for label, stored, signed in pairs:
-        if stored != signed:
-            problems.append(f"{name}: the stored {label} is not the announced one")
+    _name_differences(problems, name, pairs, "the announced one")
     if draw.dice is not None and draw.dice_count is not None and len(str(draw.dice)) != draw.dice_count:
         problems.append(f"{name}: the stored dice are not {draw.dice_count} digits")
     witnesses = draw.witnesses if isinstance(draw.witnesses, list) else []
@@ -251,14 +249,19 @@ def _check_result_columns(problems: list[str], name: str, draw: Draw, result: di
         ("drand beacon", draw.drand_beacon, inputs.get("drand")),
         ("seed", draw.seed, result.get("seed")),
     )
-    for label, stored, signed in pairs:
-        if stored != signed:
-            problems.append(f"{name}: the stored {label} is not the one in the signed result")
+    _name_differences(problems, name, pairs, "the one in the signed result")
     stages = result.get("stages")
     selected = [_object(stage).get("selected") or [] for stage in (stages if isinstance(stages, list) else [])]
     total = sum(len(items) for items in selected)
     if isinstance(draw.revealed_count, int) and draw.revealed_count > total:
         problems.append(f"{name}: the stored count of revealed selections exceeds the {total} selected")
+
+
+def _name_differences(problems: list[str], name: str, pairs: tuple[tuple[str, Any, Any], ...], signed: str) -> None:
+    """Name each stored column (label, stored, signed) that differs from what was signed."""
+    for label, stored, value in pairs:
+        if stored != value:
+            problems.append(f"{name}: the stored {label} is not {signed}")
 
 
 def _object(value: object) -> dict[str, Any]:

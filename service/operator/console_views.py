@@ -13,7 +13,8 @@ from lottery.drand import round_time
 from service import clock, settings_of
 from service.abandoned import remember_beacon
 from service.access import role_required
-from service.drand_client import BeaconProblem, fetch_round, parse_pasted
+from service.config import Settings
+from service.drand_client import BeaconProblem, FetchOutcome, fetch_round, parse_pasted
 from service.draw_lifecycle import (
     AlreadyDone,
     DrawLifecycleError,
@@ -61,6 +62,17 @@ def _run_step(draw_id: str, step: Any, success: str | None = None) -> Any:
         if success:
             flash(success, "ok")
     return redirect_to("operator.console", draw_id=draw.draw_id)
+
+
+def _fetch(settings: Settings, round_number: int) -> FetchOutcome:
+    """Ask the configured relays (through the proxy, if any) for a round, on the draw clock."""
+    return fetch_round(
+        settings.drand_relays,
+        round_number,
+        settings.drand_timeout_seconds,
+        clock.now().timestamp(),
+        settings.drand_proxy,
+    )
 
 
 def _text(name: str) -> str:
@@ -179,13 +191,7 @@ def live_drand(draw_id: str) -> Any:
             remember_failure([pasted_sentence(exc.kind, draw.drand_round)], pasted)
             return console(draw_id)
     else:
-        outcome = fetch_round(
-            settings.drand_relays,
-            draw.drand_round,
-            settings.drand_timeout_seconds,
-            clock.now().timestamp(),
-            settings.drand_proxy,
-        )
+        outcome = _fetch(settings, draw.drand_round)
         if outcome.beacon is None:
             if outcome.not_yet and not any(p.kind not in ("not-yet",) for p in outcome.problems):
                 wait = max(0, int(outcome.available_at - clock.now().timestamp()))
@@ -253,13 +259,7 @@ def abandoned_beacon(draw_id: str) -> Any:
         abort(400)
     if draw.status != "abandoned" or draw.drand_round is None:
         abort(409, description=gettext("Only an abandoned draw with a drand round needs this."))
-    outcome = fetch_round(
-        settings.drand_relays,
-        draw.drand_round,
-        settings.drand_timeout_seconds,
-        clock.now().timestamp(),
-        settings.drand_proxy,
-    )
+    outcome = _fetch(settings, draw.drand_round)
     if outcome.beacon is None:
         flash(gettext("Round %(round)s could not be fetched yet; try again later.", round=draw.drand_round), "error")
     else:
