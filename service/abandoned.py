@@ -41,7 +41,7 @@ class AbandonedDraw:
     pending: str | None
 
 
-_OUTCOMES: dict[tuple[str, str], dict[str, Any] | None] = {}
+_OUTCOMES: dict[tuple[str, str, str], dict[str, Any] | None] = {}
 _lock = threading.Lock()
 
 
@@ -92,7 +92,9 @@ def abandoned_draw(session: Session, draw: Draw, now: datetime) -> AbandonedDraw
             pending = None if beacon is not None else "beacon-not-fetched"
     would_have = None
     if pending is None:
-        key = (draw.draw_id, beacon.signature if beacon else "")
+        # Keyed by what determines the outcome: the signed announcement (its commitment is fresh
+        # for every draw, whatever its id) and the inputs.
+        key = (draw.announcement_digest or "", json.dumps(inputs, sort_keys=True), beacon.signature if beacon else "")
         with _lock:
             cached = key in _OUTCOMES
             would_have = _OUTCOMES.get(key)
