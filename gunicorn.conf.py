@@ -20,3 +20,15 @@ def when_ready(server):  # gunicorn hook
     from service.startup import run_self_check
 
     run_self_check(server.log)
+
+
+def on_starting(server):  # gunicorn hook
+    """Refuse to serve with per-process sign-in counting and several workers (service/startup.py)."""
+    from service.config import load_settings
+    from service.startup import UnsafeStartup, check_shared_counting
+
+    try:
+        check_shared_counting(load_settings(), server.cfg.workers)
+    except UnsafeStartup as exc:
+        server.log.error("REFUSING TO START: %s", exc)
+        raise SystemExit(f"refusing to start: {exc}") from None

@@ -1,34 +1,61 @@
-"""Signing in (password, then a TOTP code for admins and operators) and signing out."""
+"""Signing in (password, then a TOTP code or a recovery code), recovery codes, the user's own
+password, and signing out. Limits are counted in a store every worker shares (`service.throttle`)."""
 
 import time
 from typing import Any
 
 from flask import Blueprint, current_app, flash, render_template, request, session
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from service import settings_of
+from service import settings_of, throttle
 from service.access import login_required_any_role, public
-from service.extensions import db, limiter
-from service.forms import CodeForm, EmptyForm, LoginForm
+from service.accounts import PasswordTooWeak, set_password, verify_password
+from service.clock import now as clock_now
+from service.extensions import db
+from service.forms import EmptyForm, Form, LoginForm
 from service.models import User
 from service.qr import qr_svg
 from service.signin import (
     Client,
     SignInRefused,
     check_code,
-    check_password,
     close_session,
+    codes_to_show,
+    finish_sign_in,
     needs_second_factor,
+    new_recovery_codes,
     open_session,
+    record_event,
     start_enrolment,
+    unused_recovery_codes,
 )
+from service.signin import check_password as check_user_password
 from service.web import redirect_to
 
 auth_blueprint = Blueprint("auth", __name__)
 #: A password accepted but not yet followed by its code expires after this many seconds.
 PENDING_SECONDS = 300
-LOGIN_LIMIT = "10 per minute"
+
+
+class SecondFactorForm(Form):
+    """The 6-digit code of an authenticator app, or a recovery code (XXXX-XXXX-XXXX-XXXX)."""
+
+    code = StringField(_l("6-digit code"), validators=[DataRequired(), Length(min=6, max=32)])
+
+
+class PasswordChangeForm(Form):
+    """The current password, then the new one twice."""
+
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    repeat = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))],
+    )
 
 
 def home_endpoint(role: str) -> str:
@@ -42,13 +69,18 @@ def client() -> Client:
     return Client(ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", ""))
 
 
-def _complete(user: User) -> Any:
+def _store() -> throttle.Store:
+    return throttle.store_for(current_app, db.session)
+
+
+def _complete(user: User, then: str | None = None) -> Any:
+    finish_sign_in(_store(), user)
     token = open_session(db.session, user, client())
     session.clear()
     session["sid"] = token
     session["seen"] = int(time.time())
     login_user(user)
-    return redirect_to(home_endpoint(user.role))
+    return redirect_to(then or home_endpoint(user.role))
 
 
 def _refused(template: str, status: int, **context: Any) -> Any:
@@ -56,27 +88,54 @@ def _refused(template: str, status: int, **context: Any) -> Any:
     return render_template(template, **context), status
 
 
+def _too_many(template: str, username: str, **context: Any) -> Any | None:
+    """HTTP 429 when this address has used up its attempts in the current window (counted for
+    every worker in the shared store), else None."""
+    ip = client().ip
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return None  # the test suite turns the per-address window off (failures still bring waits)
+    if throttle.attempt_allowed(_store(), ip, int(clock_now().timestamp())):
+        return None
+    record_event(db.session, "rate_limited", username, None, client())
+    flash(gettext("Too many sign-in attempts from this address: wait a minute and try again."), "error")
+    return _refused(template, 429, **context)
+
+
+def _unavailable(template: str, **context: Any) -> Any:
+    db.session.rollback()
+    flash(gettext("Sign-in is unavailable for a moment: please try again shortly."), "error")
+    return render_template(template, **context), 503
+
+
 @auth_blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 @public
 def login() -> Any:
     """The sign-in form (username and password)."""
     if current_user.is_authenticated:
         return redirect_to(home_endpoint(current_user.role))
     form = LoginForm()
-    if form.validate_on_submit():
+    if request.method == "POST":
         try:
-            user = check_password(db.session, form.username.data, form.password.data, client())
+            limited = _too_many("login.html", str(request.form.get("username", ""))[:64], form=form)
+            if limited is not None:
+                return limited
+            if form.validate_on_submit():
+                user = check_user_password(
+                    db.session, _store(), form.username.data, form.password.data, client(), clock_now()
+                )
+            else:
+                return _refused("login.html", 400, form=form)
         except SignInRefused as exc:
             flash(str(exc), "error")
             return _refused("login.html", 401, form=form)
+        except throttle.CountingUnavailable:
+            return _unavailable("login.html", form=form)
         if not needs_second_factor(user):
             return _complete(user)
         session.clear()
         session["pending"] = {"user": user.id, "at": int(time.time())}
         return redirect_to("auth.code" if user.totp_enrolled_at else "auth.enrol")
-    status = 400 if request.method == "POST" else 200
-    return render_template("login.html", form=form), status
+    return render_template("login.html", form=form)
 
 
 def _pending_user() -> User | None:
@@ -92,19 +151,37 @@ def _second_step(template: str, enrolling: bool) -> Any:
         flash(gettext("Please sign in again."), "error")
         return redirect_to("auth.login")
     secret_key = settings_of(current_app).secret_key
-    form = CodeForm()
-    if form.validate_on_submit():
+    form = SecondFactorForm()
+    if request.method == "POST":
         try:
-            check_code(db.session, user, form.code.data, secret_key, client())
+            limited = _too_many(template, user.username, form=form, **_context(user, secret_key, enrolling))
+            if limited is not None:
+                return limited
+            if not form.validate_on_submit():
+                return _refused(template, 400, form=form, **_context(user, secret_key, enrolling))
+            how = check_code(db.session, _store(), user, form.code.data, secret_key, client(), clock_now())
         except SignInRefused as exc:
             flash(str(exc), "error")
-        else:
-            return _complete(user)
-        context = _enrol_context(user, secret_key) if enrolling else {}
-        return _refused(template, 401, form=form, **context)
-    status = 400 if request.method == "POST" else 200
-    context = _enrol_context(user, secret_key) if enrolling else {}
-    return render_template(template, form=form, **context), status
+            return _refused(template, 401, form=form, **_context(user, secret_key, enrolling))
+        except throttle.CountingUnavailable:
+            return _unavailable(template, form=form, **_context(user, secret_key, enrolling))
+        if enrolling:
+            new_recovery_codes(db.session, user, secret_key)
+            return _complete(user, then="auth.recovery_codes")
+        if how == "recovery":
+            flash(
+                gettext(
+                    "You signed in with a recovery code; %(left)s are left. Make new ones on your account page.",
+                    left=unused_recovery_codes(db.session, user),
+                ),
+                "info",
+            )
+        return _complete(user)
+    return render_template(template, form=form, **_context(user, secret_key, enrolling))
+
+
+def _context(user: User, secret_key: str, enrolling: bool) -> dict[str, Any]:
+    return _enrol_context(user, secret_key) if enrolling else {}
 
 
 def _enrol_context(user: User, secret_key: str) -> dict[str, Any]:
@@ -124,22 +201,65 @@ def _enrol_context(user: User, secret_key: str) -> dict[str, Any]:
 
 
 @auth_blueprint.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 @public
 def code() -> Any:
-    """The second step: the 6-digit code from the authenticator app."""
+    """The second step: the 6-digit code from the authenticator app, or a recovery code."""
     return _second_step("login_code.html", enrolling=False)
 
 
 @auth_blueprint.route("/login/enrol", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 @public
 def enrol() -> Any:
-    """First sign-in of an admin or operator: scan the QR code, then confirm with a code."""
+    """First sign-in: scan the QR code, then confirm with a code."""
     user = _pending_user()
     if user is not None and user.totp_enrolled_at is not None:
         return redirect_to("auth.code")
     return _second_step("login_enrol.html", enrolling=True)
+
+
+@auth_blueprint.route("/account/recovery-codes", methods=["GET", "POST"])
+@login_required_any_role
+def recovery_codes() -> Any:
+    """New recovery codes are shown here once (after enrolment, or after making new ones)."""
+    secret_key = settings_of(current_app).secret_key
+    form = EmptyForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            new_recovery_codes(db.session, current_user, secret_key)
+            record_event(db.session, "recovery_codes_made", current_user.username, current_user, client())
+        return redirect_to("auth.recovery_codes")
+    codes = codes_to_show(db.session, current_user, secret_key)
+    return render_template(
+        "recovery_codes.html",
+        codes=codes,
+        left=unused_recovery_codes(db.session, current_user),
+        form=form,
+        home=home_endpoint(current_user.role),
+    )
+
+
+@auth_blueprint.route("/account/password", methods=["GET", "POST"])
+@login_required_any_role
+def password() -> Any:
+    """Change one's own password (the current one first; a weak new one is refused with advice)."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user: User = current_user._get_current_object()
+        if not verify_password(user.password_hash, form.current.data):
+            record_event(db.session, "password_change_failed", user.username, user, client())
+            db.session.commit()
+            flash(gettext("The current password is wrong."), "error")
+            return render_template("account_password.html", form=form), 400
+        try:
+            set_password(user, form.new.data)
+        except PasswordTooWeak as exc:
+            flash(str(exc.message), "error")
+            return render_template("account_password.html", form=form), 400
+        record_event(db.session, "password_changed", user.username, user, client())
+        flash(gettext("Your password is changed."), "ok")
+        return redirect_to(home_endpoint(user.role))
+    status = 400 if request.method == "POST" else 200
+    return render_template("account_password.html", form=form), status
 
 
 @auth_blueprint.route("/logout", methods=["POST"])

@@ -53,6 +53,12 @@ class Settings:
     #: Development and test only: a file holding the time (`2023-09-15T10:45:00Z`) that the draw
     #: timing rules take as now, so tests move the clock of running servers without sleeping.
     clock_file: Path | None = None
+    #: Where sign-in attempts and failures are counted (`service.throttle`): "" = Redis when
+    #: `redis_url` is set, else the database; "memory" = this process only (one process, never production
+    #: with several workers).
+    login_counting: str = ""
+    #: How long a new API token lasts (`SUNSHINE_API_TOKEN_DAYS`).
+    api_token_days: int = 90
 
     @property
     def testing(self) -> bool:
@@ -126,6 +132,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError("SUNSHINE_MIN_NOTICE_HOURS must be a whole number of hours")
     if environment == "production" and int(min_notice) < 24:
         raise ConfigError("SUNSHINE_MIN_NOTICE_HOURS cannot be below 24 in production (SPEC §4)")
+    login_counting = env.get("SUNSHINE_LOGIN_COUNTING", "")
+    if login_counting not in ("", "redis", "database", "memory"):
+        raise ConfigError("SUNSHINE_LOGIN_COUNTING must be redis, database or memory")
+    if login_counting == "redis" and not settings.redis_url:
+        raise ConfigError("SUNSHINE_LOGIN_COUNTING=redis needs REDIS_URL")
+    token_days = env.get("SUNSHINE_API_TOKEN_DAYS", "90")
+    if not token_days.isascii() or not token_days.isdigit() or not 1 <= int(token_days) <= 366:
+        raise ConfigError("SUNSHINE_API_TOKEN_DAYS must be a whole number of days from 1 to 366")
+    settings = settings.with_overrides(login_counting=login_counting, api_token_days=int(token_days))
     clock_file = env.get("SUNSHINE_CLOCK_FILE") or None
     if clock_file and environment == "production":
         raise ConfigError("SUNSHINE_CLOCK_FILE moves the draw clock: it is for development and tests, never production")

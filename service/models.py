@@ -586,3 +586,56 @@ class AuthEvent(db.Model):  # type: ignore[name-defined,misc]
     event: Mapped[str] = mapped_column(String(32))
     ip: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginCounter(db.Model):  # type: ignore[name-defined,misc]
+    """A sign-in counter every worker and host shares when there is no Redis (`service.throttle`):
+    attempts per address in a time window, or failures in a row of an account or an address."""
+
+    __tablename__ = "login_counter"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Seconds since the epoch (by `service.clock`) of the last counted event.
+    last_at: Mapped[int] = mapped_column(Integer, default=0)
+    #: The row means nothing after this moment (seconds since the epoch) and is purged.
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class RecoveryCode(db.Model):  # type: ignore[name-defined,misc]
+    """A single-use code that stands in for the authenticator app's 6-digit code."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    #: SHA-256 (hex) of the code (80 random bits, so a fast hash is enough); the code is not kept.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The code sealed for showing it once, right after it is made; emptied when shown.
+    sealed_for_display: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+API_TOKEN_SCOPES = ("read", "write")
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A named API token of a user for the JSON API: it expires, can be revoked, and is read-only
+    or read-write. Only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(8), default="read")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (CheckConstraint(f"scope IN {API_TOKEN_SCOPES}", name="scope"),)

@@ -3,9 +3,11 @@
 Two ways in:
 - a signed-in browser session — then every POST needs the CSRF token in `X-CSRFToken`
   (`GET /api/v1/reviews/me` hands it out);
-- `Authorization: Bearer <token>` with the user's API token (`flask users token <username>`) —
+- `Authorization: Bearer <token>` with one of the user's API tokens (`flask users tokens create`) —
   no CSRF token is needed, because a browser never adds that header by itself to a request
-  another site makes. With the header present the session cookie is ignored.
+  another site makes. With the header present the session cookie is ignored. A token expires
+  (90 days by default), can be revoked, and is read-only (`scope` read: every write answers 403)
+  or read-write.
 """
 
 from collections.abc import Callable
@@ -20,7 +22,7 @@ from flask_wtf.csrf import generate_csrf
 
 from service import settings_of
 from service.access import ACCESS_ATTRIBUTE
-from service.accounts import user_for_api_token
+from service.accounts import api_token_for
 from service.extensions import csrf, db, login_manager
 from service.keystore import KeyUnavailable
 from service.models import REVIEW_STATES, ReviewCase, ReviewEvent
@@ -57,10 +59,20 @@ def api_access(*roles: str) -> Callable[[View], View]:
             header = request.headers.get("Authorization")
             if header is not None:
                 scheme, _, token = header.partition(" ")
-                user = user_for_api_token(db.session, token.strip()) if scheme.lower() == "bearer" else None
-                if user is None:
+                row, state = api_token_for(db.session, token.strip()) if scheme.lower() == "bearer" else (None, "")
+                if row is None or state == "revoked":
                     return error_response(401, "invalid_token", gettext("The API token is not valid."))
-                login_manager._update_request_context_with_user(user)
+                if state == "expired":
+                    return error_response(
+                        401, "token_expired", gettext("The API token has expired: ask an admin for a new one.")
+                    )
+                if request.method not in SAFE_METHODS and row.scope != "write":
+                    return error_response(
+                        403,
+                        "read_only_token",
+                        gettext("This API token is read-only: it cannot change anything. Use a read-write token."),
+                    )
+                login_manager._update_request_context_with_user(row.user)
                 g.api_token_auth = True
             else:
                 if not current_user.is_authenticated:

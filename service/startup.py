@@ -26,3 +26,21 @@ def run_self_check(log: Any) -> list[str]:
     if not problems:
         log.info("self-check: the log, checkpoints, published draws and review cases match what was signed")
     return problems
+
+
+class UnsafeStartup(RuntimeError):
+    """The deployment would run with a protection that does not hold."""
+
+
+def check_shared_counting(settings: Any, workers: int) -> None:
+    """Refuse production with sign-in limits counted per process while more than one worker serves:
+    N workers would allow N times the attempts (`service.throttle`). (No route uses Flask-Limiter
+    any more; one that does must keep its storage shared too — `RATELIMIT_STORAGE_URI` is Redis
+    when `REDIS_URL` is set.)"""
+    from service.throttle import counting_kind
+
+    if settings.environment == "production" and workers > 1 and counting_kind(settings) == "memory":
+        raise UnsafeStartup(
+            f"SUNSHINE_LOGIN_COUNTING=memory counts sign-in attempts in each of the {workers} workers, "
+            f"allowing {workers} times the limit: unset it (the database is shared) or set REDIS_URL"
+        )

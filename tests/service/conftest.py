@@ -2,6 +2,7 @@
 `TEST_DATABASE_URL` is set) on PostgreSQL too; state built through real service calls."""
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,10 +112,14 @@ def totp_code(app: Flask, username: str) -> str:
 
 
 class AuthActions:
-    """Sign in and out through the real login form (flaskr's AuthActions), second factor included."""
+    """Sign in and out through the real login form (flaskr's AuthActions), second factor included:
+    every role enrols an authenticator on its first sign-in; the recovery codes shown once after
+    enrolment are kept in `recovery_codes`, and the returned response is the sign-in's last
+    redirect (to the user's home page)."""
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
+        self.recovery_codes: list[str] = []
 
     def login(self, username: str, password: str = PASSWORD) -> Any:
         response = self.client.post("/login", data={"username": username, "password": password})
@@ -124,6 +129,13 @@ class AuthActions:
             assert page.status_code == 200
             code = totp_code(self.client.application, username)
             response = self.client.post(location, data={"code": code})
+            if response.status_code == 303 and response.headers["Location"].endswith("/account/recovery-codes"):
+                shown = self.client.get("/account/recovery-codes").get_data(as_text=True)
+                self.recovery_codes = re.findall(r"<li>([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})</li>", shown)
+                assert len(self.recovery_codes) == 10
+                home = re.search(r'<a href="([^"]+)">(?:Continue|繼續)</a>', shown)
+                assert home is not None
+                response.headers["Location"] = home.group(1)  # where the codes page sends the user on
         return response
 
     def logout(self) -> Any:

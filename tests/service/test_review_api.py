@@ -11,9 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
+from sqlalchemy import select
 
 from service.extensions import db
-from tests.service.conftest import PASSWORD
+from service.models import ApiToken
+from tests.service.conftest import PASSWORD, totp_code
 from tests.service.reviewing import reviewed_draw, user
 
 OPENAPI = "docs/openapi.yaml"
@@ -59,7 +61,8 @@ def test_a_token_lists_shows_and_steps_without_csrf(app: Flask, offices: dict[st
     token = issue_token(app, "kinmen-reviewer")
     assert token.startswith("sdt_")
     with app.app_context():
-        assert user("kinmen-reviewer").api_token_hash == hashlib.sha256(token.encode()).hexdigest()
+        stored = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user("kinmen-reviewer").id)).one()
+        assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest() and stored.scope == "write"
     client = app.test_client()
     me = check(spec, "/api/v1/reviews/me", "get", client.get("/api/v1/reviews/me", headers=bearer(token)))
     assert me["auth"] == "token" and "csrf_token" not in me
@@ -129,13 +132,21 @@ def test_a_token_lists_shows_and_steps_without_csrf(app: Flask, offices: dict[st
     assert client.get("/api/v1/reviews/cases", headers=bearer(token)).status_code == 401
 
 
-def _login_with_csrf(client: FlaskClient, username: str) -> None:
-    page = client.get("/login").get_data(as_text=True)
+def _csrf_of(page: str) -> str:
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
         r'name="csrf_token" value="([^"]+)"', page
     )
     assert token is not None
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)})
+    return token.group(1)
+
+
+def _login_with_csrf(client: FlaskClient, username: str) -> None:
+    token = _csrf_of(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/login/enrol")
+    token = _csrf_of(client.get("/login/enrol").get_data(as_text=True))
+    code = totp_code(client.application, username)
+    response = client.post("/login/enrol", data={"code": code, "csrf_token": token})
     assert response.status_code == 303
 
 
@@ -186,4 +197,4 @@ def test_permissions_across_offices_and_roles(app: Flask, offices: dict[str, int
     assert client.post(url + "/transitions", json=step, headers=admin).status_code == 403
     assert client.get("/api/v1/reviews/cases?stage=nonsense", headers=admin).status_code == 400
     with app.app_context():
-        assert db.session.get(type(user("kinmen-admin")), user("kinmen-admin").id).api_token_hash is not None
+        assert db.session.scalars(select(ApiToken).where(ApiToken.user_id == user("kinmen-admin").id)).one()

@@ -79,7 +79,7 @@ def test_the_extraction_finds_python_template_and_plural_strings(extracted: Cata
     ids = {_ids(m)[0] for m in extracted if m.id}
     assert "Sunshine Draw" in ids  # templates
     assert "Substantive review" in ids  # lazy_gettext as _l
-    assert "The username or password is wrong." in ids  # gettext
+    assert "Please sign in again." in ids  # gettext
     assert any(m.pluralizable for m in extracted if m.id)  # ngettext in templates
     assert len(ids) > 500
 
