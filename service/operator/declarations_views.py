@@ -134,7 +134,8 @@ def upload() -> Any:
     return render_template("operator/upload.html", form=form, types=types), status
 
 
-@bp.route("/declarations/template.<any(csv, xlsx):kind>")
+@bp.route("/declarations/template.csv", defaults={"kind": "csv"})
+@bp.route("/declarations/template.xlsx", defaults={"kind": "xlsx"})
 @role_required(*OPERATORS)
 def upload_template(kind: str) -> Response:
     """The declaration list template: zh-TW headers and one example row (which the check refuses
