@@ -41,6 +41,8 @@ __all__ = [
     "MAX_PROBLEMS",
     "MAX_XLSX_UNCOMPRESSED_BYTES",
     "STRATUM_PATTERN",
+    "TEMPLATE_COLUMNS",
+    "TEMPLATE_EXAMPLE",
     "CellValueError",
     "Declarant",
     "DeclarationList",
@@ -48,6 +50,7 @@ __all__ = [
     "Merge",
     "ParsedFile",
     "Problem",
+    "accepted_type_forms",
     "check_strata",
     "mask_national_id",
     "parse_declaration_date",
@@ -56,6 +59,8 @@ __all__ = [
     "parse_national_id",
     "parse_roc_year",
     "read_declaration_file",
+    "template_csv",
+    "template_xlsx",
 ]
 
 #: Declaration types: code -> (zh-TW label, English label). Names follow the Act, Arts. 2-3 and 7.
@@ -360,16 +365,23 @@ def mask_national_id(national_id: str) -> str:
 _TYPE_NOISE = re.compile(r"[\s()\[\]{}【】〔〕「」『』<>《》_\-.·・:]")
 _TYPE_ALIASES: dict[str, str] = {
     "定期": "regular",
+    "年度定期": "regular",
     "regular": "regular",
     "periodic": "regular",
     "就到職": "taking-office",
     "到就職": "taking-office",
+    "就到": "taking-office",
+    "到就": "taking-office",
+    "到任": "taking-office",
     "就職": "taking-office",
     "到職": "taking-office",
     "就任": "taking-office",
     "takingoffice": "taking-office",
     "卸離職": "leaving-office",
     "離卸職": "leaving-office",
+    "卸離": "leaving-office",
+    "離卸": "leaving-office",
+    "離任": "leaving-office",
     "卸職": "leaving-office",
     "離職": "leaving-office",
     "卸任": "leaving-office",
@@ -414,6 +426,62 @@ def parse_declaration_type(value: object) -> str:
             f"(or {', '.join(DECLARATION_TYPES)})",
         )
     return code
+
+
+#: How offices write the end of an acting or concurrent post (`_ACTING_END` reads these and the like).
+_ACTING_END_SHOWN = ("代理期間屆滿", "兼任期間屆滿", "代理期滿", "兼任期滿", "代理結束")
+
+
+def accepted_type_forms() -> list[tuple[str, str, str, list[str]]]:
+    """Each declaration type as (code, zh-TW label, English label, the other ways of writing it
+    that `parse_declaration_type` accepts), for the upload page's table.
+
+    The Chinese forms are listed without 申報; each is accepted with it too, with full- or
+    half-width brackets and spaces anywhere.
+    """
+    forms: dict[str, list[str]] = {code: [] for code in DECLARATION_TYPES}
+    for key, code in _TYPE_ALIASES.items():
+        if not key.isascii():
+            forms[code].append(key)
+    forms["acting-end"].extend(_ACTING_END_SHOWN)
+    return [
+        (code, label_zh, label_en, list(dict.fromkeys([label_zh.removesuffix("申報"), *forms[code], code])))
+        for code, (label_zh, label_en) in DECLARATION_TYPES.items()
+    ]
+
+
+#: The template the upload page offers: the columns in the order offices export them, without
+#: 年度 (the year is chosen on the form), and one example row — which the check refuses, so a
+#: template uploaded with its example still in it names that row instead of importing a person.
+TEMPLATE_COLUMNS = ("name", "national_id", "agency", "title", "declaration_type", "declared_on")
+TEMPLATE_EXAMPLE = ("範例王小明", "A123456789", "金門縣政府財政處", "處長", "就到職", "114/03/15")
+
+
+def template_csv() -> bytes:
+    """The template as CSV: UTF-8 with a BOM (Excel on Windows then reads the Chinese right)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([COLUMN_LABELS[column][0] for column in TEMPLATE_COLUMNS])
+    writer.writerow(TEMPLATE_EXAMPLE)
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+
+
+def template_xlsx() -> bytes:
+    """The template as an XLSX workbook, every cell text (so Excel keeps 114/03/15 and IDs as typed)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "申報名冊"
+    sheet.append([COLUMN_LABELS[column][0] for column in TEMPLATE_COLUMNS])
+    sheet.append(list(TEMPLATE_EXAMPLE))
+    for letter, width in zip("ABCDEF", (14, 14, 24, 14, 18, 14), strict=True):
+        sheet.column_dimensions[letter].width = width
+        for cell in sheet[letter]:
+            cell.number_format = "@"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
 
 
 def check_strata(strata: Mapping[str, str]) -> dict[str, str]:
@@ -593,6 +661,8 @@ class _Header:
     row: int
     index: dict[str, int]
     texts: dict[str, str]
+    #: The year chosen on the upload form, for a file without a year column (else None).
+    year: int | None = None
 
     def where(self, column: str) -> tuple[str, str]:
         position = self.index[column]
@@ -901,11 +971,12 @@ def _width(cells: Sequence[object]) -> int:
     return width
 
 
-def _find_header(row: int, cells: Sequence[object], problems: _Problems) -> _Header | None:
+def _find_header(row: int, cells: Sequence[object], problems: _Problems, year: int | None = None) -> _Header | None:
     """The header in this row, or None when the row names fewer than two known columns.
 
     A header naming one column twice or missing a required column is returned with the
-    problems added; the caller stops reading when it sees them.
+    problems added; the caller stops reading when it sees them. The year column is required
+    only when no `year` was chosen on the form.
     """
     found: dict[str, list[tuple[int, str]]] = {}
     for index, cell in enumerate(cells):
@@ -924,7 +995,7 @@ def _find_header(row: int, cells: Sequence[object], problems: _Problems) -> _Hea
                 row, column, f"{zh} 都是「{label_zh}」，只能有一欄", f"{en} are all the {label_en} column; keep one"
             )
     for column, (label_zh, label_en) in COLUMN_LABELS.items():
-        if column not in found:
+        if column not in found and not (column == "year" and year is not None):
             chinese = [a for a in _COLUMN_ALIASES[column] if not a.isascii()][:2]
             english = next(a for a in _COLUMN_ALIASES[column] if a.isascii())
             problems.add(
@@ -937,6 +1008,7 @@ def _find_header(row: int, cells: Sequence[object], problems: _Problems) -> _Hea
         row,
         {column: places[0][0] for column, places in found.items()},
         {column: places[0][1] for column, places in found.items()},
+        year if "year" not in found else None,
     )
 
 
@@ -977,7 +1049,7 @@ def _read_row(row: int, cells: Sequence[object], header: _Header, problems: _Pro
     title = _parse_cell(row, cells, header, "title", _parse_title, problems)
     declaration_type = _parse_cell(row, cells, header, "declaration_type", parse_declaration_type, problems)
     declared_on = _parse_cell(row, cells, header, "declared_on", parse_declaration_date, problems)
-    year = _parse_cell(row, cells, header, "year", parse_roc_year, problems)
+    year = header.year if header.year is not None else _parse_cell(row, cells, header, "year", parse_roc_year, problems)
     if (
         name is None
         or national_id is None
@@ -1007,10 +1079,13 @@ class _RowReader:
     def __init__(self, header: _Header, problems: _Problems) -> None:
         self.header = header
         self.problems = problems
-        index = header.index
+        # Without a year column (the form's year is used) the year is read from the name column
+        # and replaced: the fast path below stays one shape.
+        index = {"year": header.index["name"], **header.index}
         self.columns = tuple(
             index[c] for c in ("name", "national_id", "agency", "title", "declaration_type", "declared_on", "year")
         )
+        self.fixed_year = header.year
         self.agencies: dict[str, str] = {}
         self.titles: dict[str, str] = {}
         self.types: dict[str, str] = {}
@@ -1031,7 +1106,7 @@ class _RowReader:
             title = self.titles.get(cells[title_at])  # type: ignore[call-overload]
             kind = self.types.get(cells[type_at])  # type: ignore[call-overload]
             declared_on = self.dates.get(cells[date_at])  # type: ignore[call-overload]
-            year = self.years.get(cells[year_at])  # type: ignore[call-overload]
+            year = self.fixed_year or self.years.get(cells[year_at])  # type: ignore[call-overload]
             if (
                 agency is not None
                 and title is not None
@@ -1053,7 +1128,9 @@ class _RowReader:
             title = _remembered(self.titles, cells[title_at] if title_at < width else None, _parse_title)
             kind = _remembered(self.types, cells[type_at] if type_at < width else None, parse_declaration_type)
             declared_on = _remembered(self.dates, cells[date_at] if date_at < width else None, parse_declaration_date)
-            year = _remembered(self.years, cells[year_at] if year_at < width else None, parse_roc_year)
+            year = self.fixed_year or _remembered(
+                self.years, cells[year_at] if year_at < width else None, parse_roc_year
+            )
         except CellValueError:
             return _read_row(row, cells, self.header, self.problems)
         return _Row(row, name, national_id, agency, title, kind, declared_on, year)
@@ -1168,6 +1245,7 @@ def parse_declaration_file(
     max_columns: int = MAX_COLUMNS,
     max_uncompressed_bytes: int = MAX_XLSX_UNCOMPRESSED_BYTES,
     max_problems: int = MAX_PROBLEMS,
+    year: int | None = None,
 ) -> ParsedFile:
     """Parse and validate one year's declaration list, all or nothing.
 
@@ -1185,6 +1263,10 @@ def parse_declaration_file(
     ID but different names are refused (a typing error in an ID would otherwise drop a person
     from the draw), as is a row whose year differs from the file's.
 
+    `year` is the ROC year chosen on the upload form: a file without a year column is read as of
+    that year, and a file whose year column names another year is refused, saying so once.
+    Without it the year column is required.
+
     `read_declaration_file` reads the same way and makes the declarants on demand.
     """
     found = read_declaration_file(
@@ -1196,6 +1278,7 @@ def parse_declaration_file(
         max_columns=max_columns,
         max_uncompressed_bytes=max_uncompressed_bytes,
         max_problems=max_problems,
+        year=year,
     )
     return ParsedFile(list(found.declarants()), found.problems, found.merges, found.rows_read, found.encoding)
 
@@ -1210,6 +1293,7 @@ def read_declaration_file(
     max_columns: int = MAX_COLUMNS,
     max_uncompressed_bytes: int = MAX_XLSX_UNCOMPRESSED_BYTES,
     max_problems: int = MAX_PROBLEMS,
+    year: int | None = None,
 ) -> DeclarationList:
     """`parse_declaration_file`, with the declarants made on demand (see `DeclarationList`).
 
@@ -1266,7 +1350,7 @@ def read_declaration_file(
                 continue
             elif reader is None:
                 problems_before = len(problems.items)
-                header = _find_header(row, cells, problems)
+                header = _find_header(row, cells, problems, year)
                 if header is None:
                     rows_before_header += 1
                     if rows_before_header >= HEADER_SEARCH_ROWS:
@@ -1302,7 +1386,7 @@ def read_declaration_file(
     if not rows_read and not problems:
         problems.add(None, None, "標題列之下沒有任何申報資料", "there are no declarations under the header row")
 
-    first_rows, merged_rows = _check_rows(valid, header, chosen_strata, problems)
+    first_rows, merged_rows = _check_rows(valid, header, chosen_strata, problems, year)
     if problems:
         return DeclarationList(problems.finish(), [], rows_read, source.encoding, frozenset(), {}, {}, {})
     years = frozenset(r.year for r in valid)
@@ -1316,9 +1400,10 @@ def read_declaration_file(
 
 
 def _check_rows(
-    valid: list[_Row], header: _Header, strata: Mapping[str, str], problems: _Problems
+    valid: list[_Row], header: _Header, strata: Mapping[str, str], problems: _Problems, form_year: int | None = None
 ) -> tuple[dict[str, _Row], dict[str, list[_Row]]]:
-    """Checks across rows: one year per file, a stratum for every type, one name per ID.
+    """Checks across rows: one year per file (the form's, when one was chosen), a stratum for
+    every type, one name per ID, and no template example row left in.
 
     Returns each national ID's first row (in row order) and, for the IDs on several rows, all
     their rows; one list per ID only where there is more than one row.
@@ -1327,7 +1412,25 @@ def _check_rows(
     file_year, year_rows = years.most_common(1)[0] if years else (0, 0)
     first_rows: dict[str, _Row] = {}
     merged_rows: dict[str, list[_Row]] = {}
+    if form_year is not None and year_rows and file_year != form_year:
+        where_zh, where_en = header.where("year")
+        problems.add(
+            None,
+            "year",
+            f"{where_zh}的年度是 {file_year}，但上傳時選的是 {form_year} 年度；請改選 {file_year} 年度，"
+            "或更正檔案（檔案沒有年度欄時，以上傳時選的年度為準）",
+            f"{where_en} says year {file_year}, but year {form_year} was chosen for the upload; choose "
+            f"{file_year}, or correct the file (a file without a year column takes the year chosen)",
+        )
+    example_name, example_id = TEMPLATE_EXAMPLE[0], TEMPLATE_EXAMPLE[1]
     for r in valid:
+        if r.national_id == example_id and r.name == example_name:
+            problems.add(
+                r.row,
+                None,
+                "這是範本的範例列，請刪除後再上傳",
+                "this is the template's example row; delete it before uploading",
+            )
         if r.year != file_year:
             where_zh, where_en = header.where("year")
             problems.add(

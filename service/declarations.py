@@ -151,6 +151,7 @@ def _parse(session: Session, upload: DeclarationUpload, strata: dict[str, str]) 
         strata=strata,
         progress=progress,
         max_bytes=current_app.config.get("MAX_CONTENT_LENGTH") or 50 * 1024 * 1024,  # SUNSHINE_MAX_UPLOAD_MB
+        year=upload.roc_year,  # the year chosen on the form: a file needs no year column
     )
 
 

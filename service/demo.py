@@ -234,13 +234,20 @@ def _demo_reviews(session: Session, settings: Settings, office: Office, users: d
     draw = session.scalar(select(Draw).where(Draw.draw_id == f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"))
     if draw is None or draw.status != "completed":
         return
-    if session.scalar(select(ReviewCase.id).where(ReviewCase.draw_pk == draw.id).limit(1)) is not None:
+    # The cases opened themselves when the draw completed (a database from before that: the admin opens them).
+    cases = list(
+        session.scalars(select(ReviewCase).where(ReviewCase.draw_pk == draw.id).order_by(ReviewCase.case_number))
+    )
+    if any(case.state != "drawn" for case in cases):
         return
     start = now - timedelta(days=21)
-    cases = open_cases_for_draw(
-        session, settings, draw, users["admin"], due_on=taipei_today(start) + timedelta(days=25), now=start
-    )
-    assign(session, settings, {case.id: users["reviewer"] for case in cases}, users["admin"], now=start)
+    if not cases:
+        cases = open_cases_for_draw(
+            session, settings, draw, users["admin"], due_on=taipei_today(start) + timedelta(days=25), now=start
+        )
+    reviewer = users["reviewer"]
+    unassigned = {case.id: reviewer for case in cases if case.assignee_id != reviewer.id}
+    assign(session, settings, unassigned, users["admin"], now=start)
     review = [case for case in cases if case.stage == "review"]
     comparison = [case for case in cases if case.stage == "comparison"]
     plans = [*zip(review, DEMO_REVIEW_PLANS, strict=False), *zip(comparison, [DEMO_COMPARISON_PLAN], strict=False)]

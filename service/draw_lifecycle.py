@@ -35,6 +35,7 @@ from service.draw_rules import DrawRuleError
 from service.draws import plan_for, rule_of
 from service.keystore import current_signer, signer_for
 from service.models import Draw, Office, SigningKey, User
+from service.reviews import ReviewError, open_on_completion
 from service.sealing import SecretLost, new_secret, seal_secret, unseal_secret
 from service.transparency import event_time, log_size, record
 from service.witnesses import WitnessError, bind_witnesses
@@ -374,8 +375,16 @@ def parse_json(data: bytes) -> Any:
     return load_canonical(data, "stored document")
 
 
-def complete(session: Session, settings: Settings, draw_pk: int, now: datetime | None = None) -> Draw:
-    """Compute, sign, store and log the result — exactly once per announcement."""
+def complete(
+    session: Session, settings: Settings, draw_pk: int, now: datetime | None = None, actor: User | None = None
+) -> Draw:
+    """Compute, sign, store and log the result — exactly once per announcement — and open a
+    review case for every selected entry, assigned in turn to the office's reviewers.
+
+    One transaction: if the cases cannot be opened, nothing of the completion stays either
+    (`service.reviews.open_on_completion`). The cases are logged at the completion's time, by
+    `actor` — the user whose step completed the draw, else the one who announced it.
+    """
     draw = lock_draw(session, draw_pk)
     if draw.result is not None:
         raise AlreadyDone(_l("The result was already published."))
@@ -386,6 +395,9 @@ def complete(session: Session, settings: Settings, draw_pk: int, now: datetime |
         result = compute_result(draw)
     except ProtocolError as exc:
         raise DrawLifecycleError(_l("The draw was refused: %(reason)s", reason=str(exc))) from None
+    opener = actor if actor is not None else session.get(User, draw.announced_by_id)
+    if opener is None or opener.office_id != draw.office_id:
+        raise DrawLifecycleError(_l("Only a user of the draw's office can complete it."))
     key = session.scalar(select(SigningKey).where(SigningKey.key_id == draw.signing_key_id))
     signer = signer_for(settings, key) if key is not None else current_signer(session, settings)
     data = canonical_json(result)
@@ -410,6 +422,12 @@ def complete(session: Session, settings: Settings, draw_pk: int, now: datetime |
             }
         ],
     )
+    try:
+        open_on_completion(session, settings, draw, result, opener, draw.completed_at)
+    except ReviewError as exc:
+        raise DrawLifecycleError(
+            _l("The review cases could not be opened, so the draw was not completed: %(reason)s", reason=str(exc))
+        ) from None
     return draw
 
 

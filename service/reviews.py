@@ -16,6 +16,7 @@ assigns them; operators may look. The views check roles; these functions check t
 import json
 import secrets
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from lottery.canonical import canonical_json, digest
 from lottery.timestamps import format_timestamp
+from service import clock
 from service.config import Settings
 from service.keystore import current_signer
 from service.models import Declarant, Draw, LogEntry, Office, ReviewCase, ReviewEvent, User, utcnow
@@ -383,8 +385,17 @@ def selections_of(draw: Draw) -> dict[str, str]:
     """The case numbers a completed draw selected → `review` or `comparison` (SPEC §8 stages)."""
     if draw.result is None:
         return {}
+    return selections_in(json.loads(draw.result))
+
+
+def selections_in(result: Mapping[str, Any]) -> dict[str, str]:
+    """The case numbers a result document selected → `review` or `comparison`.
+
+    Every stage's selections become cases: the comparison stage (前後年度比對) marks its own, any
+    other stage is a review; a declarant both stages selected gets one case, marked `comparison`.
+    """
     selected: dict[str, str] = {}
-    for stage in json.loads(draw.result)["stages"]:
+    for stage in result["stages"]:
         for item in stage["selected"]:
             if stage["name"] == "comparison":
                 selected[item["id"]] = "comparison"
@@ -404,34 +415,114 @@ def open_cases_for_draw(
 ) -> list[ReviewCase]:
     """Open a review case for every entry a completed draw selected (those not opened yet).
 
-    A declarant the comparison stage selected too gets one case, marked `comparison`.
+    A declarant the comparison stage selected too gets one case, marked `comparison`. Since
+    cases open themselves when a draw completes (`open_on_completion`), this is the admin's way
+    for draws completed before that, and opens nothing for a draw whose cases are open.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     if draw.status != "completed":
         raise ReviewError(_l("Review cases are opened from a completed draw."))
     if actor.office_id != draw.office_id:
         raise ReviewError(_l("This draw belongs to another office."))
     due_on = due_on or taipei_today(now) + timedelta(days=DEFAULT_DUE_DAYS)
     _check_due(due_on, now)
-    selected = selections_of(draw)
-    existing = set(session.scalars(select(ReviewCase.case_number).where(ReviewCase.draw_pk == draw.id)))
-    declarants = {
-        d.case_number: d
-        for d in session.scalars(
-            select(Declarant).where(
-                Declarant.office_id == draw.office_id,
-                Declarant.roc_year == draw.roc_year,
-                Declarant.case_number.in_(list(selected)),
+    cases, pending = _new_cases(session, draw, selections_of(draw), actor, due_on, now)
+    _store(session, settings, pending)
+    _project(session, cases, now)
+    return cases
+
+
+#: The note of the assignment a completed draw makes on its own (a person's notes are their own words).
+AUTO_ASSIGNMENT_NOTE = "抽籤完成時依案號順序輪流分派"
+
+
+def open_on_completion(
+    session: Session, settings: Settings, draw: Draw, result: Mapping[str, Any], actor: User, now: datetime
+) -> list[ReviewCase]:
+    """Open a case for every entry the result selected, as the draw completes, in its transaction.
+
+    Logged at `now` (the completion's time), due `DEFAULT_DUE_DAYS` later, by `actor` (who
+    completed the draw). Each case is inserted as `drawn` with nothing recorded, then its
+    `opened` event — and, when the office has active reviewers, an `assignment` event giving the
+    cases out in turn by case number (`even_split`) — is logged and the case projected from them.
+    Cases already open for the draw are left alone, so running it twice opens nothing new.
+    """
+    due_on = taipei_today(now) + timedelta(days=DEFAULT_DUE_DAYS)
+    cases, pending = _new_cases(session, draw, selections_in(result), actor, due_on, now)
+    reviewers = {reviewer.id: reviewer for reviewer in reviewers_of(session, draw.office_id)}
+    by_id = {case.id: case for case in cases}
+    for case_id, reviewer_id in even_split(cases, list(reviewers.values())).items():
+        case = by_id[case_id]
+        pending.append(
+            _pending(
+                case, sequence=2, kind="assignment", from_state="drawn", to_state="drawn", actor=actor, now=now,
+                note=AUTO_ASSIGNMENT_NOTE, due_on=due_on, assignee=reviewers[reviewer_id],
             )
+        )  # fmt: skip
+    _store(session, settings, pending)
+    _project(session, cases, now)
+    return cases
+
+
+@dataclass(frozen=True)
+class DrawCases:
+    """How a completed draw's review cases stand: opened, assigned, and the office's reviewers."""
+
+    opened: int
+    assigned: int
+    reviewers: int
+
+
+def review_cases_of(session: Session, draw: Draw) -> DrawCases:
+    """The counts the console shows after completion (and what to do when there is no reviewer)."""
+    opened, assigned = session.execute(
+        select(func.count(ReviewCase.id), func.count(ReviewCase.assignee_id)).where(ReviewCase.draw_pk == draw.id)
+    ).one()
+    return DrawCases(int(opened), int(assigned), len(reviewers_of(session, draw.office_id)))
+
+
+def waiting_work(session: Session, office_id: int) -> dict[str, int]:
+    """What stands between the office and its cases being worked on, for an empty case list:
+    `reviewers` (active ones), `unopened` (completed draws without cases: completed before cases
+    opened themselves) and `unassigned` (open cases without a reviewer)."""
+    with_cases = select(ReviewCase.draw_pk).where(ReviewCase.office_id == office_id, ReviewCase.draw_pk.is_not(None))
+    unopened = session.scalar(
+        select(func.count(Draw.id)).where(
+            Draw.office_id == office_id, Draw.status == "completed", Draw.id.not_in(with_cases)
         )
+    )
+    unassigned = session.scalar(
+        select(func.count(ReviewCase.id)).where(
+            ReviewCase.office_id == office_id, ReviewCase.assignee_id.is_(None), ReviewCase.state != "closed"
+        )
+    )
+    return {
+        "reviewers": len(reviewers_of(session, office_id)),
+        "unopened": int(unopened or 0),
+        "unassigned": int(unassigned or 0),
     }
-    missing = sorted(set(selected) - set(declarants))
+
+
+def _new_cases(
+    session: Session, draw: Draw, selected: dict[str, str], actor: User, due_on: date, now: datetime
+) -> tuple[list[ReviewCase], list[_Pending]]:
+    """Insert the cases of `selected` not yet open for the draw (as `drawn`, nothing recorded) and
+    build their `opened` events, in case-number order."""
+    existing = set(session.scalars(select(ReviewCase.case_number).where(ReviewCase.draw_pk == draw.id)))
+    wanted = [number for number in sorted(selected) if number not in existing]
+    declarants: dict[str, Declarant] = {}
+    for start in range(0, len(wanted), 500):
+        query = select(Declarant).where(
+            Declarant.office_id == draw.office_id,
+            Declarant.roc_year == draw.roc_year,
+            Declarant.case_number.in_(wanted[start : start + 500]),
+        )
+        declarants.update((d.case_number, d) for d in session.scalars(query))
+    missing = [number for number in wanted if number not in declarants]
     if missing:
         raise ReviewError(_l("Selected case numbers without a declarant: %(ids)s", ids=", ".join(missing)))
-    cases, pending = [], []
-    for case_number in sorted(selected):
-        if case_number in existing:
-            continue
+    cases = []
+    for case_number in wanted:
         case = ReviewCase(
             office_id=draw.office_id,
             draw_pk=draw.id,
@@ -450,17 +541,14 @@ def open_cases_for_draw(
         session.add(case)
         cases.append(case)
     session.flush()
-    for case in cases:
-        note = f"{draw.draw_id}: {case.stage}"
-        pending.append(
-            _pending(
-                case, sequence=1, kind="opened", from_state=None, to_state="drawn", actor=actor, now=now,
-                note=note, due_on=due_on,
-            )
-        )  # fmt: skip
-    _store(session, settings, pending)
-    _project(session, cases, now)
-    return cases
+    pending = [
+        _pending(
+            case, sequence=1, kind="opened", from_state=None, to_state="drawn", actor=actor, now=now,
+            note=f"{draw.draw_id}: {case.stage}", due_on=due_on,
+        )
+        for case in cases
+    ]  # fmt: skip
+    return cases, pending
 
 
 def open_case_based(

@@ -37,6 +37,7 @@ from service.operator import operator_blueprint as bp
 from service.operator.drand_panel import drand_panel, pasted_sentence, relay_sentence, remember_failure
 from service.operator.loading import draw_or_404
 from service.qr import qr_svg
+from service.reviews import review_cases_of
 from service.web import redirect_to
 from service.witnesses import confirmations
 
@@ -125,6 +126,7 @@ def console(draw_id: str) -> Any:
         witness_url=url_for("witness.confirm_page", draw_id=draw.draw_id, _external=True),
         qr_svg=qr_svg,
         drand=drand_panel(draw, settings_of(current_app)),
+        review_cases=review_cases_of(db.session, draw) if draw.status == "completed" else None,
     )
 
 
@@ -155,7 +157,7 @@ def _finish_if_ready(draw_pk: int) -> None:
     db.session.commit()
     draw = db.session.get(Draw, draw_pk)
     if draw is not None and ready_to_complete(draw):
-        complete(db.session, settings_of(current_app), draw_pk, clock.now())
+        complete(db.session, settings_of(current_app), draw_pk, clock.now(), current_user)
 
 
 @bp.route("/draws/<draw_id:draw_id>/live/secret", methods=["POST"])
@@ -222,7 +224,9 @@ def live_complete(draw_id: str) -> Any:
     """Compute and publish the result from the recorded inputs (again after an interruption)."""
     settings = settings_of(current_app)
     return _run_step(
-        draw_id, lambda pk: complete(db.session, settings, pk, clock.now()), gettext("The result is published.")
+        draw_id,
+        lambda pk: complete(db.session, settings, pk, clock.now(), current_user),
+        gettext("The result is published."),
     )
 
 

@@ -1,13 +1,16 @@
 """Upload, preview, import and exclusions."""
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, flash, jsonify, render_template, request
+from flask import Response, abort, flash, jsonify, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from service.access import role_required
+from service.declaration_files import accepted_type_forms, template_csv, template_xlsx
 from service.declarations import (
     DeclarationError,
     discard_upload,
@@ -29,6 +32,44 @@ from service.web import redirect_to
 
 OPERATORS = ("operator", "admin")
 PAGE_SIZE = 100
+#: How many row numbers a grouped problem lists before "…".
+ROWS_SHOWN = 20
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Problems with the same message in the same column, on `rows` (empty for the whole file)."""
+
+    column: str | None
+    zh: str
+    en: str
+    rows: list[int]
+
+    @property
+    def shown_rows(self) -> list[int]:
+        """The first `ROWS_SHOWN` rows (the page adds "…" when there are more)."""
+        return self.rows[:ROWS_SHOWN]
+
+
+def group_problems(problems: Sequence[Mapping[str, Any]]) -> list[ProblemGroup]:
+    """Stored problems grouped by (column, message), in order of first appearance.
+
+    The messages name the column and the value but not the row, so 34 rows refusing the same
+    value are one line: "34 rows: …; rows 3, 7, 12 …".
+    """
+    groups: dict[tuple[Any, str, str], list[int]] = {}
+    for problem in problems:
+        rows = groups.setdefault((problem.get("column"), problem["zh"], problem["en"]), [])
+        if problem.get("row") is not None:
+            rows.append(int(problem["row"]))
+    return [ProblemGroup(column, zh, en, rows) for (column, zh, en), rows in groups.items()]
+
+
+def _year_asked() -> int | None:
+    """The year a link back to the form carries (`?year=114`), when it is one the form accepts."""
+    year = request.args.get("year", type=int)
+    return year if year is not None and 80 <= year <= 200 else None
 
 
 @bp.route("/")
@@ -68,8 +109,12 @@ def dashboard() -> Any:
 @bp.route("/declarations", methods=["GET", "POST"])
 @role_required(*OPERATORS)
 def upload() -> Any:
-    """The upload form; a POST stores the file and starts validating it."""
+    """The upload form (with the accepted declaration types and the templates); a POST stores
+    the file and starts validating it. The year stays filled in when the form comes back."""
     form = UploadForm()
+    if request.method == "GET" and form.roc_year.data is None:
+        form.roc_year.data = _year_asked()
+    types = accepted_type_forms()
     if form.validate_on_submit():
         storage = form.file.data
         try:
@@ -83,10 +128,26 @@ def upload() -> Any:
             )
         except DeclarationError as exc:
             flash(str(exc), "error")
-            return render_template("operator/upload.html", form=form), 400
+            return render_template("operator/upload.html", form=form, types=types), 400
         return redirect_to("operator.upload_preview", upload_id=created.id)
     status = 400 if request.method == "POST" else 200
-    return render_template("operator/upload.html", form=form), status
+    return render_template("operator/upload.html", form=form, types=types), status
+
+
+@bp.route("/declarations/template.csv", defaults={"kind": "csv"})
+@bp.route("/declarations/template.xlsx", defaults={"kind": "xlsx"})
+@role_required(*OPERATORS)
+def upload_template(kind: str) -> Response:
+    """The declaration list template: zh-TW headers and one example row (which the check refuses
+    if it is left in), as CSV (UTF-8 with BOM) or XLSX."""
+    if kind == "csv":
+        data, mimetype = template_csv(), "text/csv; charset=utf-8"
+    else:
+        data, mimetype = template_xlsx(), XLSX
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename=declarations-template.{kind}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/uploads/<int:upload_id>")
@@ -97,7 +158,13 @@ def upload_preview(upload_id: int) -> Any:
     if mark_if_stalled(upload):
         db.session.commit()  # a page view that finds a dead job records it
     frozen = year_is_frozen(db.session, current_office(), upload.roc_year)
-    return render_template("operator/upload_preview.html", upload=upload, form=EmptyForm(), frozen=frozen)
+    return render_template(
+        "operator/upload_preview.html",
+        upload=upload,
+        form=EmptyForm(),
+        frozen=frozen,
+        problem_groups=group_problems(upload.problems or []) if upload.status == "invalid" else [],
+    )
 
 
 @bp.route("/uploads/<int:upload_id>/progress")
@@ -134,7 +201,7 @@ def upload_discard(upload_id: int) -> Any:
     except DeclarationError as exc:
         flash(str(exc), "error")
         return redirect_to("operator.upload_preview", upload_id=upload.id)
-    return redirect_to("operator.upload")
+    return redirect_to("operator.upload", year=upload.roc_year)
 
 
 @bp.route("/years/<int:roc_year>")

@@ -31,6 +31,7 @@ from service.reviews import (
     taipei_today,
     timeline,
     transition,
+    waiting_work,
 )
 from service.web import redirect_to
 
@@ -70,6 +71,7 @@ def cases() -> Any:
         filters=filters,
         agencies=agencies_of(db.session, current_user.office_id),
         states=REVIEW_STATES,
+        waiting=None if rows else waiting_work(db.session, current_user.office_id),
     )
 
 

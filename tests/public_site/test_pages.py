@@ -210,7 +210,11 @@ def test_how_it_works_and_log_pages(client: FlaskClient, completed: dict[str, An
     log = client.get("/log?lang=en").get_data(as_text=True)
     checkpoint = client.get("/log/checkpoint").get_data(as_text=True)
     assert checkpoint.split("\n")[2] in log  # the root, as served
-    assert "Draw announced" in log and "Draw completed" in log
+    # the latest 50 entries: the draw's 25 review cases opened and assigned as it completed
+    assert "Review step recorded" in log
+    size = int(checkpoint.split("\n")[1])
+    types = [json.loads(e["entry"])["type"] for e in client.get(f"/log/entries?start=0&end={size}").get_json()]
+    assert "draw.announced" in types and "draw.completed" in types
     assert "/log/proof/consistency?first=OLD_SIZE&amp;second=NEW_SIZE" in log
     assert "python -m lottery witness" in log
 

@@ -98,7 +98,7 @@ def _case_with_reviewer_token(env: dict[str, str]) -> tuple[int, str]:
         from service.accounts import create_user, issue_api_token
         from service.draw_lifecycle import complete
         from service.extensions import db
-        from service.models import Draw, Office, User
+        from service.models import Draw, Office, ReviewCase, User
         from service.reviews import assign, open_cases_for_draw
 
         settings = settings_of(app)
@@ -114,7 +114,8 @@ def _case_with_reviewer_token(env: dict[str, str]) -> tuple[int, str]:
             password="reviewer password 1",
             role="reviewer",
         )
-        cases = open_cases_for_draw(db.session, settings, draw, admin)
+        assert open_cases_for_draw(db.session, settings, draw, admin) == []  # opened on completion
+        cases = db.session.query(ReviewCase).filter_by(draw_pk=draw.id).order_by(ReviewCase.case_number).all()
         assign(db.session, settings, {cases[0].id: reviewer}, admin)
         token = issue_api_token(db.session, reviewer)
         db.session.commit()

@@ -32,13 +32,18 @@ def completed_draw(app: Flask, office_id: int, operator: str = "kinmen-operator"
 def open_and_assign(
     app: Flask, draw_pk: int, admin: str = "kinmen-admin", reviewer: str = "kinmen-reviewer"
 ) -> dict[str, list[int]]:
-    """Open the draw's cases and assign them all to one reviewer; case ids by stage, in case-number order."""
+    """Assign the draw's cases (opened when it completed) all to one reviewer; case ids by stage,
+    in case-number order."""
     settings = settings_of(app)
     with app.app_context():
         draw = db.session.get(Draw, draw_pk)
         assert draw is not None
-        cases = open_cases_for_draw(db.session, settings, draw, user(admin))
-        assign(db.session, settings, {case.id: user(reviewer) for case in cases}, user(admin))
+        assert open_cases_for_draw(db.session, settings, draw, user(admin)) == []  # opened on completion
+        cases = list(
+            db.session.scalars(select(ReviewCase).where(ReviewCase.draw_pk == draw_pk).order_by(ReviewCase.case_number))
+        )
+        to = user(reviewer)
+        assign(db.session, settings, {case.id: to for case in cases if case.assignee_id != to.id}, user(admin))
         db.session.commit()
         return {stage: [case.id for case in cases if case.stage == stage] for stage in ("review", "comparison")}
 

@@ -96,7 +96,8 @@ def test_checkpoint_and_proofs_from_the_public_paths_verify(app: Flask, offices:
     first = open_checkpoint(client.get("/log/checkpoint").get_data(as_text=True), [vkey])
     run_to_completion(app, pk)
     second = open_checkpoint(client.get("/log/checkpoint").get_data(as_text=True), [vkey])
-    assert second.size == first.size + 5
+    # the draw's 5 entries, then its 25 cases opened and assigned (one `review.recorded` each)
+    assert second.size == first.size + 5 + 2 * 25
     proof = client.get(f"/log/proof/consistency?first={first.size}&second={second.size}").get_json()
     import base64
 
@@ -109,7 +110,7 @@ def test_checkpoint_and_proofs_from_the_public_paths_verify(app: Flask, offices:
         "draw.input",
         "draw.input",
         "draw.completed",
-    ]
+    ] + ["review.recorded"] * 50
     for item in entries:
         inclusion = client.get(f"/log/proof/inclusion?index={item['index']}&size={second.size}").get_json()
         path = [base64.b64decode(p) for p in inclusion["path"]]

@@ -285,8 +285,11 @@ DRAW_EDITS = {
         "the log says it is completed, but its row is 'announced'",
     ),
     "deleted": (
-        # the witnesses' rows refer to the draw: an insider deletes them first
+        # the witnesses' rows and the review cases opened on completion refer to the draw: an
+        # insider deletes them first
         "DELETE FROM draw_witness_confirmation WHERE draw_pk = :pk;\nDELETE FROM draw_witness WHERE draw_pk = :pk;\n"
+        "DELETE FROM review_event WHERE case_id IN (SELECT id FROM review_case WHERE draw_pk = :pk);\n"
+        "DELETE FROM review_case WHERE draw_pk = :pk;\n"
         "DELETE FROM draw WHERE id = :pk",
         "but its row is missing",
     ),
@@ -296,7 +299,7 @@ DRAW_EDITS = {
 @pytest.mark.parametrize("what", sorted(DRAW_EDITS))
 def test_a_completed_draw_edited_in_sql_is_refused_then_named(app: Flask, offices: dict[str, int], what: str) -> None:
     pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
-    run_to_completion(app, pk)  # no review cases: nothing else refers to the row
+    run_to_completion(app, pk)
     with app.app_context():
         advance_reveal(db.session, pk, 3)
         confirm(db.session, settings_of(app), pk, user("kinmen-witness1"), now=BEACON_AT)

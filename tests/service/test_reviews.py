@@ -244,10 +244,11 @@ def test_assignment_by_the_admin_with_an_even_split(app: Flask, offices: dict[st
         admin = user("kinmen-admin")
         with pytest.raises(ReviewError):
             open_cases_for_draw(db.session, settings, draw, user("penghu-admin"))
-        cases = open_cases_for_draw(db.session, settings, draw, admin)
-        assert len(cases) == 25 and open_cases_for_draw(db.session, settings, draw, admin) == []
+        assert open_cases_for_draw(db.session, settings, draw, admin) == []  # opened on completion
+        cases = list(db.session.scalars(select(ReviewCase).where(ReviewCase.draw_pk == pk)))
         reviewers = [user(n) for n in ("kinmen-reviewer", "kinmen-reviewer2", "kinmen-reviewer3")]
-        assign(db.session, settings, {cases[0].id: reviewers[0], cases[1].id: reviewers[0]}, admin)
+        assert len(cases) == 25 and {c.assignee_id for c in cases} == {reviewers[0].id}  # the only reviewer then
+        assign(db.session, settings, {c.id: None for c in cases[2:]}, admin)
         suggestion = even_split(cases, reviewers)
         assert len(suggestion) == 23
         loads = {r.id: sum(1 for c in cases if c.assignee_id == r.id) for r in reviewers}

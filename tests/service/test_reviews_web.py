@@ -31,7 +31,8 @@ def test_a_reviewer_lands_on_my_cases_with_due_and_overdue(app: Flask, offices: 
         case_numbers = {db.session.get(ReviewCase, cid).case_number for cid in cases["comparison"]}
     filtered = client.get("/reviews/?stage=comparison").get_data(as_text=True)
     assert all(number in filtered for number in case_numbers)
-    assert filtered.count('href="/reviews/cases/') == 1
+    # listed under "Overdue" too: opened when the draw completed (2023), due 30 days later
+    assert filtered.count('href="/reviews/cases/') == 2
     walk(app, cases["review"][0], ("querying",))
     by_state = client.get("/reviews/?state=querying").get_data(as_text=True)
     assert by_state.count('href="/reviews/cases/') == 1
@@ -123,10 +124,10 @@ def test_the_admin_opens_draw_cases_and_case_based_checks(app: Flask, offices: d
     completed_draw(app, offices["kinmen"])
     admin = _client(app, "kinmen-admin")
     page = admin.get("/reviews/assign").get_data(as_text=True)
-    assert "Open the review cases" in page
+    assert "Open the review cases" not in page  # they opened when the draw completed
     assert admin.post("/reviews/draws/kinmen-114-annual/open", data={"due_on": "2099-01-01"}).status_code == 303
     with app.app_context():
-        assert db.session.query(ReviewCase).count() == 25
+        assert db.session.query(ReviewCase).count() == 25  # none twice
     response = admin.post(
         "/reviews/case-based/new",
         data={"roc_year": "114", "case_number": "114-0002", "stage": "review", "note": "complaint received"},
