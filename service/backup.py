@@ -180,7 +180,7 @@ def _backup_postgres(url: str, dump: Path) -> dict[str, Any]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
             contents = _contents(connection)
             args, env = _libpq(url)
