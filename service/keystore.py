@@ -148,7 +148,7 @@ def rotate_data_key(session: Session, settings: Settings, new_key: bytes) -> int
     installed again before the commit (the rows' identities do not change: the self-check's
     bindings prove it). Stop the service first; start it again with the new key configured.
     """
-    from sqlalchemy import update
+    from sqlalchemy import text, update
 
     from service.models import Declarant, UploadedFile
     from service.sealing import PersonalData, personal_data
@@ -191,5 +191,5 @@ def rotate_data_key(session: Session, settings: Settings, new_key: bytes) -> int
             session.execute(update(UploadedFile).where(UploadedFile.upload_id == upload_id).values(**values))
             count += 1
     for statement in reinstall_statements(dialect):
-        connection.exec_driver_sql(statement)
+        connection.execute(text(statement))  # as the migrations run them (a "%" is no placeholder)
     return count
