@@ -24,6 +24,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from service.witness import witness_blueprint
 
     settings = settings or load_settings()
+    from service.startup import protect_files, refuse_unsafe_production
+
+    refuse_unsafe_production(settings)
+    protect_files(settings)
     app = Flask(
         __name__,
         instance_path=str(settings.instance_dir),

@@ -36,6 +36,7 @@ from lottery.errors import ProtocolError
 from lottery.population import Population, parse_population
 from service.config import Settings
 from service.models import Declarant, DeclarationUpload, Draw
+from service.sealing import PersonalDataLost, personal_data
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,14 @@ def unseal_salts(sealed: bytes, *, draw_id: str, bindings_digest: str, deploymen
     return pairs
 
 
-def identities(session: Session, office_id: int, roc_year: int) -> dict[str, list[str]]:
+def identities(
+    session: Session, office_id: int, roc_year: int, settings: Settings | None = None
+) -> dict[str, list[str]]:
     """Every declarant's national ID of one office and year, by case number (a list: hand-edited
-    rows may give one number to two declarants)."""
-    query = select(Declarant.case_number, Declarant.national_id).where(
+    rows may give one number to two declarants). Opened from the sealed column under the data
+    key (`service.sealing`); a value that cannot be opened (moved from another office or year,
+    or changed by hand) counts as an empty identity, which no binding matches."""
+    query = select(Declarant.case_number, Declarant.national_id_sealed).where(
         Declarant.office_id == office_id, Declarant.roc_year == roc_year
     )
     result = session.connection().execute(query)
@@ -101,9 +106,14 @@ def identities(session: Session, office_id: int, roc_year: int) -> dict[str, lis
         rows = result.cursor.fetchall()
     finally:
         result.close()
+    sealer = personal_data(settings)
     found: dict[str, list[str]] = {}
-    for case, national_id in rows:
-        found.setdefault(str(case), []).append("" if national_id is None else str(national_id))
+    for case, sealed in rows:
+        try:
+            national_id = sealer.open(sealed, office_id=office_id, roc_year=roc_year)
+        except PersonalDataLost:
+            national_id = ""
+        found.setdefault(str(case), []).append(national_id)
     return found
 
 
@@ -113,7 +123,7 @@ def freeze_bindings(session: Session, settings: Settings, draw: Draw, population
     Called by `announce` in the transaction that freezes the population; the caller stores the
     three values on the draw with the other fixed fields.
     """
-    known = identities(session, draw.office_id, draw.roc_year)
+    known = identities(session, draw.office_id, draw.roc_year, settings)
     salts: list[tuple[str, str]] = []
     bound: list[tuple[str, str]] = []
     for raw in population.ids:
@@ -158,20 +168,29 @@ def salt_rows(session: Session, settings: Settings, draw: Draw) -> list[SaltRow]
     people = {
         row.case_number: row
         for row in session.execute(
-            select(Declarant.case_number, Declarant.name, Declarant.agency, Declarant.national_id).where(
+            select(Declarant.case_number, Declarant.name, Declarant.agency, Declarant.national_id_sealed).where(
                 Declarant.office_id == draw.office_id, Declarant.roc_year == draw.roc_year
             )
         )
     }
+    sealer = personal_data(settings)
     rows = []
     for case, salt in pairs:
         person = people.get(case)
+        try:
+            national_id = (
+                sealer.open(person.national_id_sealed, office_id=draw.office_id, roc_year=draw.roc_year)
+                if person
+                else ""
+            )
+        except PersonalDataLost:
+            raise SaltsLost("the national IDs cannot be opened with this deployment's data key") from None
         rows.append(
             SaltRow(
                 case_number=case,
                 name=person.name if person else "",
                 agency=person.agency if person else "",
-                national_id=person.national_id if person else "",
+                national_id=national_id,
                 salt=salt,
                 binding=bound.get(case, ""),
             )
@@ -281,7 +300,7 @@ def _check_draw(session: Session, settings: Settings, pk: int) -> list[str]:
         return [*problems, f"{name}: its sealed salts do not list the population's case numbers"]
     if row.status == "abandoned" and _reimported_after(session, row.office_id, row.roc_year, row.abandoned_at):
         return problems  # the year was imported again after the draw was abandoned, as it may be
-    return problems + _compare(name, bound, salts, identities(session, row.office_id, row.roc_year))
+    return problems + _compare(name, bound, salts, identities(session, row.office_id, row.roc_year, settings))
 
 
 def _reimported_after(session: Session, office_id: int, roc_year: int, moment: Any) -> bool:

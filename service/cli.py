@@ -19,6 +19,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(keys)
     app.cli.add_command(audit)
+    app.cli.add_command(uploads)
+    app.cli.add_command(backup)
     register_export_command(app)  # `flask export-site OUT/` (public_site/export.py)
 
 
@@ -409,3 +411,103 @@ def _print_case_proof(document: dict[str, Any]) -> None:
         for node in item["path"]:
             click.echo(f"    {node}")
         click.echo("")
+
+
+@keys.command("new-data-key")
+def keys_new_data_key() -> None:
+    """Print a new random data key (64 hex characters) for SUNSHINE_DATA_KEY or a key file."""
+    from service.sealing import new_data_key
+
+    click.echo(new_data_key())
+
+
+@keys.command("rotate-data-key")
+@click.option(
+    "--new-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=str),
+    help="file holding the new data key (default: the SUNSHINE_NEW_DATA_KEY variable)",
+)
+def keys_rotate_data_key(new_key_file: str | None) -> None:
+    """Re-seal every national ID (and pending upload) under a new data key; then configure it."""
+    from pathlib import Path
+
+    from service.keystore import rotate_data_key
+    from service.sealing import DataKeyError, PersonalDataLost, parse_data_key
+
+    text = Path(new_key_file).read_text(encoding="ascii") if new_key_file else os.environ.get("SUNSHINE_NEW_DATA_KEY")
+    if not text:
+        raise click.ClickException("give the new key: --new-key-file PATH or SUNSHINE_NEW_DATA_KEY")
+    try:
+        count = rotate_data_key(db.session, _settings(), parse_data_key(text))
+    except (DataKeyError, PersonalDataLost) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"re-sealed {count} national IDs and pending uploads under the new data key.")
+    click.echo("Now set SUNSHINE_DATA_KEY (or SUNSHINE_DATA_KEY_FILE) to the new key and restart the service.")
+
+
+@click.group(cls=AppGroup)
+def uploads() -> None:
+    """Uploaded declaration files."""
+
+
+@uploads.command("purge")
+def uploads_purge() -> None:
+    """Delete the bytes of uploads not imported within SUNSHINE_UPLOAD_RETENTION_DAYS (run daily)."""
+    from service.declarations import purge_stale_uploads
+
+    count = purge_stale_uploads(db.session)
+    db.session.commit()
+    click.echo(f"purged {count} upload(s) older than {_settings().upload_retention_days} days")
+
+
+@click.group(cls=AppGroup)
+def backup() -> None:
+    """Back up and restore the database (docs/deployment.md)."""
+
+
+@backup.command("create")
+@click.argument("path", type=click.Path(path_type=str))
+def backup_create(path: str) -> None:
+    """Write a backup (database and manifest.json) into the new directory PATH."""
+    from pathlib import Path
+
+    from service.backup import BackupError, create_backup
+
+    db.session.remove()
+    try:
+        manifest = create_backup(_settings(), Path(path))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    checkpoint = manifest["checkpoint"]
+    click.echo(
+        f"backup written to {path}: {manifest['file']} ({manifest['bytes']} bytes, sha256 {manifest['sha256'][:16]}…), "
+        f"log size {manifest['log_size']}, checkpoint {checkpoint['size'] if checkpoint else 'none'}"
+    )
+    click.echo("The data key, SECRET_KEY and the office key files are NOT in the backup: keep them apart.")
+
+
+@backup.command("restore")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=str))
+def backup_restore(path: str) -> None:
+    """Restore the backup in PATH into the configured (empty) database, then run the self-check."""
+    from pathlib import Path
+
+    from service.backup import BackupError, restore_backup, restored_problems
+
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        manifest = restore_backup(_settings(), Path(path))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.engine.dispose()
+    problems = restored_problems(db.session, manifest)
+    for problem in problems:
+        click.echo(f"✗ {problem}")
+    if problems:
+        raise SystemExit(1)
+    click.echo(
+        f"✓ restored {manifest['file']} of {manifest['created_at']}: log size {manifest['log_size']}, self-check passed"
+    )

@@ -59,6 +59,14 @@ class Settings:
     login_counting: str = ""
     #: How long a new API token lasts (`SUNSHINE_API_TOKEN_DAYS`).
     api_token_days: int = 90
+    #: The data key that seals personal data at rest (`service.sealing`): 32 bytes as 64 hex
+    #: characters or base64, from `SUNSHINE_DATA_KEY`, else read from `SUNSHINE_DATA_KEY_FILE`;
+    #: development and test fall back to `keys/dev-data.key` (never the instance folder).
+    data_key: str = field(default="", repr=False)
+    data_key_file: Path | None = None
+    #: Days a checked but not imported upload keeps its bytes before `flask uploads purge`
+    #: (and every new upload) deletes them.
+    upload_retention_days: int = 7
 
     @property
     def testing(self) -> bool:
@@ -144,8 +152,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     clock_file = env.get("SUNSHINE_CLOCK_FILE") or None
     if clock_file and environment == "production":
         raise ConfigError("SUNSHINE_CLOCK_FILE moves the draw clock: it is for development and tests, never production")
+    retention = env.get("SUNSHINE_UPLOAD_RETENTION_DAYS", "7")
+    if not retention.isascii() or not retention.isdigit() or not 1 <= int(retention) <= 366:
+        raise ConfigError("SUNSHINE_UPLOAD_RETENTION_DAYS must be a whole number of days from 1 to 366")
+    data_key_file = env.get("SUNSHINE_DATA_KEY_FILE") or None
     settings = settings.with_overrides(
-        min_notice_hours=int(min_notice), clock_file=Path(clock_file) if clock_file else None
+        min_notice_hours=int(min_notice),
+        clock_file=Path(clock_file) if clock_file else None,
+        data_key=env.get("SUNSHINE_DATA_KEY", "").strip(),
+        data_key_file=Path(data_key_file) if data_key_file else None,
+        upload_retention_days=int(retention),
     )
     if relays:
         settings = settings.with_overrides(drand_relays=relays)

@@ -33,6 +33,7 @@ from service.declaration_files import DeclarationList, read_declaration_file
 from service.extensions import db
 from service.jobs import run_job
 from service.models import Declarant, DeclarationUpload, Draw, Office, UploadedFile, User, utcnow
+from service.sealing import personal_data
 
 MAX_PROBLEMS_KEPT = 500
 #: Rows per `executemany` on SQLite, and per `COPY` write on PostgreSQL.
@@ -43,12 +44,15 @@ SQLITE_IMPORT_CACHE_KIB = 64 * 1024
 PROGRESS_SECONDS = 2.0
 #: The columns an import writes, in order.
 _COLUMNS = (
-    "office_id", "roc_year", "case_number", "name", "national_id", "agency", "title", "declaration_type",
-    "type_label", "stratum", "declared_on", "filings", "upload_id",
+    "office_id", "roc_year", "case_number", "name", "national_id_sealed", "national_id_hmac", "agency", "title",
+    "declaration_type", "type_label", "stratum", "declared_on", "filings", "upload_id",
 )  # fmt: skip
-#: The columns of a checked line (`UploadedFile.checked`), tab-separated: `_COLUMNS` less those the
-#: import adds. The check refuses control characters, so no value holds a tab or a line break.
-CHECKED_COLUMNS = _COLUMNS[3:-1]
+#: The columns of a checked line (`UploadedFile.checked`), tab-separated. The check refuses control
+#: characters, so no value holds a tab or a line break. The import seals the national ID (the
+#: second column) and adds its keyed hash (`service.sealing`); the stored lines are sealed whole.
+CHECKED_COLUMNS = (
+    "name", "national_id", "agency", "title", "declaration_type", "type_label", "stratum", "declared_on", "filings",
+)  # fmt: skip
 #: zlib level of the checked lines: the fastest (B5's million lines: ~180 MB of text, ~22 MB packed).
 _CHECKED_LEVEL = 1
 
@@ -89,6 +93,7 @@ def start_upload(
         )
     if not data:
         raise DeclarationError(_l("The file is empty."))
+    purge_stale_uploads(session)
     upload = DeclarationUpload(
         office_id=office.id,
         roc_year=roc_year,
@@ -100,15 +105,21 @@ def start_upload(
     )
     session.add(upload)
     session.flush()
-    session.add(UploadedFile(upload_id=upload.id, original=data))
+    session.add(UploadedFile(upload_id=upload.id, original=seal_file(upload.id, "original", data)))
     session.flush()
     upload_id = upload.id
     run_job(f"parse-{upload_id}", lambda: _parse_job(upload_id), lambda: _mark_failed(upload_id))
     return upload
 
 
+def seal_file(upload_id: int, column: str, data: bytes) -> bytes:
+    """An upload's bytes as stored: sealed under the data key (they hold national IDs), bound to
+    the upload and the column."""
+    return personal_data().seal_blob(data, label=f"declaration_upload_file.{column}.{upload_id}")
+
+
 def stored_file(session: Session, upload: DeclarationUpload, column: str) -> bytes | None:
-    """An upload's `original` or `checked` bytes, or None when they are not (or no longer) kept.
+    """An upload's `original` or `checked` bytes (opened), or None when they are not (or no longer) kept.
 
     PostgreSQL sends `bytea` as hex text unless asked for binary: for a 75 MB file that is a
     150 MB answer decoded into another copy, so the bytes are fetched in binary there. The
@@ -118,13 +129,18 @@ def stored_file(session: Session, upload: DeclarationUpload, column: str) -> byt
         raise ValueError(f"no stored column {column!r}")
     connection = session.connection()
     statement = f"SELECT {column} FROM declaration_upload_file WHERE upload_id = "  # noqa: S608 (checked above)
+    sealed: bytes | None
     if connection.dialect.name != "postgresql":
         found = connection.exec_driver_sql(statement + "?", (upload.id,)).scalar()
-        return bytes(found) if found is not None else None
-    driver = connection.connection.driver_connection
-    with driver.cursor(binary=True) as cursor:
-        row = cursor.execute(statement + "%s", (upload.id,)).fetchone()
-    return bytes(row[0]) if row is not None and row[0] is not None else None
+        sealed = bytes(found) if found is not None else None
+    else:
+        driver = connection.connection.driver_connection
+        with driver.cursor(binary=True) as cursor:
+            row = cursor.execute(statement + "%s", (upload.id,)).fetchone()
+        sealed = bytes(row[0]) if row is not None and row[0] is not None else None
+    if sealed is None:
+        return None
+    return personal_data().open_blob(sealed, label=f"declaration_upload_file.{column}.{upload.id}")
 
 
 def _forget_file(session: Session, upload_id: int) -> None:
@@ -190,7 +206,9 @@ def _parse_job(upload_id: int) -> None:
     checked, upload.summary = _checked_lines(parsed)
     del parsed
     session.execute(
-        update(UploadedFile).where(UploadedFile.upload_id == upload_id).values(original=None, checked=checked)
+        update(UploadedFile)
+        .where(UploadedFile.upload_id == upload_id)
+        .values(original=None, checked=seal_file(upload_id, "checked", checked))
     )
     upload.status = "ready"
 
@@ -323,6 +341,7 @@ def write_declarants(session: Session, checked: bytes, *, office_id: int, roc_ye
     del checked
     if lines and not lines[-1]:
         lines.pop()
+    lines = _sealed_lines(lines, office_id=office_id, roc_year=roc_year)
     order = random_order(len(lines))
     width = max(4, len(str(len(lines))))
     chunks = ((start, order[start : start + INSERT_CHUNK]) for start in range(0, len(order), INSERT_CHUNK))
@@ -354,6 +373,63 @@ def write_declarants(session: Session, checked: bytes, *, office_id: int, roc_ye
             connection.exec_driver_sql(statement, rows)
     finally:
         connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size or -2000)}")
+
+
+def _sealed_lines(lines: list[bytes], *, office_id: int, roc_year: int) -> list[bytes]:
+    """Checked lines with the national ID (second column) replaced by its sealed value and its
+    keyed hash: what `write_declarants` stores (base64 and hex: nothing COPY must escape)."""
+    sealer = personal_data()
+    sealed_lines: list[bytes] = []
+    for start in range(0, len(lines), INSERT_CHUNK):
+        chunk = [line.split(b"\t", 2) for line in lines[start : start + INSERT_CHUNK]]
+        ids = [parts[1].decode("ascii") for parts in chunk]
+        sealed = sealer.seal_many(ids, office_id=office_id, roc_year=roc_year)
+        lookup = sealer.lookup
+        sealed_lines.extend(
+            b"\t".join((parts[0], seal.encode("ascii"), lookup(ident).encode("ascii"), parts[2]))
+            for parts, seal, ident in zip(chunk, sealed, ids, strict=True)
+        )
+    return sealed_lines
+
+
+def find_declarant(session: Session, office_id: int, roc_year: int, national_id: str) -> Declarant | None:
+    """The declarant with this national ID in one office's year (found by its keyed hash)."""
+    return session.scalar(
+        select(Declarant).where(
+            Declarant.office_id == office_id,
+            Declarant.roc_year == roc_year,
+            Declarant.national_id_hmac == personal_data().lookup(national_id),
+        )
+    )
+
+
+def purge_stale_uploads(session: Session, now: datetime | None = None) -> int:
+    """Delete the bytes of uploads checked (or left) but not imported within the retention time
+    (`SUNSHINE_UPLOAD_RETENTION_DAYS`, default 7) and mark them discarded; returns how many.
+
+    Runs on every new upload and from `flask uploads purge` (a daily timer). An upload still
+    being checked or imported is left alone unless its job has stalled.
+    """
+    from service import settings_of
+    from service.clock import now as clock_now
+
+    moment = now or clock_now()
+    cutoff = moment - timedelta(days=settings_of(current_app).upload_retention_days)
+    stale = session.scalars(
+        select(DeclarationUpload)
+        .join(UploadedFile, UploadedFile.upload_id == DeclarationUpload.id)
+        .where(DeclarationUpload.uploaded_at < cutoff)
+    ).all()
+    purged = 0
+    for upload in stale:
+        if upload.status in ("parsing", "importing") and not mark_if_stalled(upload, moment):
+            continue
+        if upload.status not in ("failed", "imported"):
+            upload.status = "discarded"
+        _forget_file(session, upload.id)
+        purged += 1
+    session.flush()
+    return purged
 
 
 #: A background job silent for this long died with its process (a restart, a crash).

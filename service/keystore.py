@@ -138,3 +138,58 @@ def rotate_key(session: Session, settings: Settings) -> SigningKey:
 def forget_unlocked_keys() -> None:
     """Drop unlocked keys from memory (tests, and after a rotation elsewhere)."""
     _unlocked.clear()
+
+
+def rotate_data_key(session: Session, settings: Settings, new_key: bytes) -> int:
+    """Re-seal every national ID and every pending upload's bytes under `new_key`, in this
+    transaction; returns how many values were re-sealed. The keyed hashes change with the key.
+
+    The triggers that freeze an announced year's declarants are lifted for the rewrite and
+    installed again before the commit (the rows' identities do not change: the self-check's
+    bindings prove it). Stop the service first; start it again with the new key configured.
+    """
+    from sqlalchemy import text, update
+
+    from service.models import Declarant, UploadedFile
+    from service.sealing import PersonalData, personal_data
+    from service.triggers import reinstall_statements
+
+    old, new = personal_data(settings), PersonalData(new_key)
+    if old.fingerprint == new.fingerprint:
+        raise KeyUnavailable("the new data key is the current one")
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS declarant_frozen_update")
+    else:
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS declarant_frozen ON declarant")
+    count = 0
+    rows = session.execute(
+        select(Declarant.id, Declarant.office_id, Declarant.roc_year, Declarant.national_id_sealed)
+    ).all()
+    for pk, office_id, roc_year, sealed in rows:
+        plain = old.open(sealed, office_id=office_id, roc_year=roc_year)
+        session.execute(
+            update(Declarant)
+            .where(Declarant.id == pk)
+            .values(
+                national_id_sealed=new.seal(plain, office_id=office_id, roc_year=roc_year),
+                national_id_hmac=new.lookup(plain),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        count += 1
+    for upload_id, original, checked in session.execute(
+        select(UploadedFile.upload_id, UploadedFile.original, UploadedFile.checked)
+    ).all():
+        values = {}
+        for column, sealed_blob in (("original", original), ("checked", checked)):
+            if sealed_blob is not None:
+                label = f"declaration_upload_file.{column}.{upload_id}"
+                values[column] = new.seal_blob(old.open_blob(bytes(sealed_blob), label=label), label=label)
+        if values:
+            session.execute(update(UploadedFile).where(UploadedFile.upload_id == upload_id).values(**values))
+            count += 1
+    for statement in reinstall_statements(dialect):
+        connection.execute(text(statement))  # as the migrations run them (a "%" is no placeholder)
+    return count

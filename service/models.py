@@ -190,7 +190,12 @@ class Declarant(db.Model):  # type: ignore[name-defined,misc]
     #: The opaque public case number, `<ROC year>-<digits>`, assigned in random order.
     case_number: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(100))
-    national_id: Mapped[str] = mapped_column(String(10))
+    #: The national ID, sealed (AES-256-GCM under the data key, bound to office and year): read it
+    #: with `service.sealing.national_id_of` (or `.national_id`), never from the column.
+    national_id_sealed: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA256 (hex) of the national ID under a key derived from the data key: finds a
+    #: declarant by ID and keeps one declarant per ID, office and year.
+    national_id_hmac: Mapped[str] = mapped_column(String(64))
     agency: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(100))
     declaration_type: Mapped[str] = mapped_column(String(32))
@@ -206,7 +211,7 @@ class Declarant(db.Model):  # type: ignore[name-defined,misc]
 
     __table_args__ = (
         UniqueConstraint("office_id", "roc_year", "case_number"),
-        UniqueConstraint("office_id", "roc_year", "national_id"),
+        UniqueConstraint("office_id", "roc_year", "national_id_hmac"),
         CheckConstraint(
             "(excluded_reason IS NULL) = (excluded_at IS NULL)",
             name="exclusion_complete",
@@ -231,6 +236,13 @@ class Declarant(db.Model):  # type: ignore[name-defined,misc]
     def excluded(self) -> bool:
         """True when the declarant is left out of the population (with a recorded reason)."""
         return self.excluded_reason is not None
+
+    @property
+    def national_id(self) -> str:
+        """The national ID in plain text (opened by `service.sealing.national_id_of`)."""
+        from service.sealing import national_id_of
+
+        return national_id_of(self)
 
 
 class Draw(db.Model):  # type: ignore[name-defined,misc]

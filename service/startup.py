@@ -1,6 +1,12 @@
-"""What gunicorn runs once it is ready, before the workers serve anyone."""
+"""What runs at start-up: file modes and key checks before the app is built (`create_app`), and
+the integrity self-check gunicorn runs once it is ready, before the workers serve anyone."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from service.config import Settings
 
 
 def run_self_check(log: Any) -> list[str]:
@@ -44,3 +50,89 @@ def check_shared_counting(settings: Any, workers: int) -> None:
             f"SUNSHINE_LOGIN_COUNTING=memory counts sign-in attempts in each of the {workers} workers, "
             f"allowing {workers} times the limit: unset it (the database is shared) or set REDIS_URL"
         )
+# ---------------------------------------------------------------------------------------------
+# Before the app is built: files only the service can read, and no development key in production.
+
+
+def protect_files(settings: "Settings") -> None:
+    """The instance directory 0700 and a SQLite database (with its -wal, -shm and -journal) 0600.
+
+    With SQLite the process umask becomes 0o077 first, so every file the service or SQLite creates
+    later (the database, its -wal and -shm, sealed secrets, backups) is the service user's alone;
+    the database file is created 0600 before SQLite opens it (SQLite gives -wal and -shm its mode).
+    """
+    import os
+    from pathlib import Path
+
+    database = _sqlite_path(settings.database_url)
+    if database is not None:
+        os.umask(0o077)
+    settings.instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(settings.instance_dir, 0o700)
+    if database is None:
+        return
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not database.exists():
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm", "-journal"))):
+        if path.exists():
+            os.chmod(path, 0o600)
+
+
+def _sqlite_path(url: str) -> "Path | None":
+    """The file of a `sqlite:///…` URL (None for PostgreSQL and in-memory databases)."""
+    from pathlib import Path
+
+    if not url.startswith("sqlite:///"):
+        return None
+    name = url[len("sqlite:///") :].split("?", 1)[0]
+    if not name or name == ":memory:":
+        return None
+    return Path(name)
+
+
+def refuse_unsafe_production(settings: "Settings") -> None:
+    """Refuse (`ConfigError`) a production whose secret key or data key is a development default.
+
+    The development secret (`instance/dev-secret-key`) sits beside the database and the
+    development data key (`keys/dev-data.key`) is made by the service itself: either one in
+    production would let a copy of the server's disk open the TOTP secrets, the draw secrets or the
+    national IDs. Production takes both from the environment (or, for the data key, a key file kept
+    outside the database directory: keys/README.md).
+    """
+    from service.config import ConfigError
+    from service.sealing import DataKeyError, data_key, data_key_source, parse_data_key
+
+    if settings.environment != "production":
+        return
+    if _same_as_file(settings.secret_key, settings.instance_dir / "dev-secret-key"):
+        raise ConfigError("SECRET_KEY is a development default: set a long random secret for production")
+    source, path = data_key_source(settings)
+    if source == "development":
+        raise ConfigError(
+            "SUNSHINE_DATA_KEY or SUNSHINE_DATA_KEY_FILE is not set: production needs its own data key "
+            "(flask keys new-data-key; see keys/README.md)"
+        )
+    try:
+        key = data_key(settings)
+    except DataKeyError as exc:
+        raise ConfigError(str(exc)) from None
+    dev_file = settings.keys_dir / "dev-data.key"
+    try:
+        dev_key = parse_data_key(dev_file.read_text(encoding="ascii")) if dev_file.exists() else None
+    except (DataKeyError, OSError, UnicodeDecodeError):
+        dev_key = None
+    if key == dev_key or (path is not None and path.resolve() == dev_file.resolve()):
+        raise ConfigError("the data key is the development key (keys/dev-data.key): make a new one for production")
+    if len(set(key)) < 8:
+        raise ConfigError("the data key is not random: make one with `flask keys new-data-key`")
+    database = _sqlite_path(settings.database_url)
+    if path is not None and database is not None and path.resolve().parent == database.resolve().parent:
+        raise ConfigError("the data key file is in the database's directory: keep it apart (keys/README.md)")
+
+
+def _same_as_file(value: str, path: "Path") -> bool:
+    try:
+        return path.read_text(encoding="ascii").strip() == value.strip()
+    except (OSError, UnicodeDecodeError):
+        return False

@@ -5,6 +5,7 @@ group) and started again on the same database, as a power cut would.
 """
 
 import contextlib
+import hashlib
 import http.cookiejar
 import os
 import re
@@ -57,6 +58,7 @@ def environment(database_url: str, workdir: Path) -> dict[str, str]:
         {
             "SUNSHINE_ENV": "production",
             "SECRET_KEY": "reliability-secret-" + "k" * 40,
+            "SUNSHINE_DATA_KEY": hashlib.sha256(b"reliability data key").hexdigest(),
             "DATABASE_URL": database_url,
             "SUNSHINE_INSTANCE_DIR": str(workdir / "instance"),
             "SUNSHINE_KEYS_DIR": str(workdir / "keys"),
