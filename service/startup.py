@@ -50,6 +50,8 @@ def check_shared_counting(settings: Any, workers: int) -> None:
             f"SUNSHINE_LOGIN_COUNTING=memory counts sign-in attempts in each of the {workers} workers, "
             f"allowing {workers} times the limit: unset it (the database is shared) or set REDIS_URL"
         )
+
+
 # ---------------------------------------------------------------------------------------------
 # Before the app is built: files only the service can read, and no development key in production.
 
