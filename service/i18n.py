@@ -89,14 +89,15 @@ def roc_date(value: date | datetime | str | None, style: str = "short") -> str:
     return f"民國{year}年{day.month}月{day.day}日"
 
 
-def taipei_time(value: datetime | str | None, style: str = "minutes") -> str:
-    """A moment in Taiwan time: `114/03/15 14:30` (minutes), with `:05` (seconds), the time of
-    day alone (`time`: `14:30`), or the weekday and time (`weekday`: `星期六 14:30`);
-    `long`: `民國114年3月15日 14:30`. English uses Gregorian dates (`2025-03-15 14:30`)."""
+def taipei_time(value: datetime | str | None, style: str = "minutes", seconds: bool = False) -> str:
+    """A moment in Taiwan time: `114/03/15 14:30` (minutes), with `:05` (`seconds`), the time of
+    day alone (`time`: `14:30`), or the weekday and time (`weekday`: `星期六 14:30`); in a
+    sentence (`long`): `民國114年3月15日 14:30`, with `seconds=True` `14:30:05`. English uses
+    Gregorian dates (`2025-03-15 14:30`, `15 March 2025 14:30`)."""
     if value is None or value == "":
         return ""
     moment = taipei_moment(value)
-    clock = moment.strftime("%H:%M:%S" if style == "seconds" else "%H:%M")
+    clock = moment.strftime("%H:%M:%S" if style == "seconds" or seconds else "%H:%M")
     if style == "time":
         return clock
     if style == "weekday":

@@ -250,6 +250,7 @@ def test_times_in_taipei_with_roc_dates(app: Flask) -> None:
         assert taipei_time(moment) == "114/03/15 14:30"
         assert taipei_time("2025-03-15T06:30:05Z", "seconds") == "114/03/15 14:30:05"
         assert taipei_time(moment, "long") == "民國114年3月15日 14:30"
+        assert taipei_time(moment, "long", seconds=True) == "民國114年3月15日 14:30:05"
         assert taipei_time(moment, "weekday") == "星期六 14:30"
         assert roc_date(date(2025, 12, 22)) == "114/12/22" and roc_date("2025-12-22") == "114/12/22"
         assert roc_date(datetime(2025, 12, 31, 16, 0, tzinfo=UTC), "long") == "民國115年1月1日"  # Taipei's new year
