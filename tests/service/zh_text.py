@@ -50,7 +50,6 @@ ALLOWED_WORDS = frozenset(
         "Excel",
         "Big5",  # the encoding's name
         "UTF",  # UTF-8, the encoding's name
-        "OBS",  # the streaming software that frames the stage display
         "Python",  # the verify page offers a Python command beside the browser check
         "ZIP",  # bundle.zip's format
     }
@@ -69,9 +68,9 @@ class VisibleText(HTMLParser):
         self._skipping: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        # script and style, and what is marked as another language (the switch to English)
-        other_language = (dict(attrs).get("lang") or "zh").lower().startswith(("en",))
-        if tag in SKIPPED or (other_language and tag not in VOID) or self._skipping:
+        # script and style, and the language switch: a link marked as English ("English")
+        switch = tag == "a" and (dict(attrs).get("lang") or "").lower().startswith("en")
+        if tag in SKIPPED or switch or self._skipping:
             if tag not in VOID:
                 self._skipping.append(tag)
             return
@@ -82,8 +81,9 @@ class VisibleText(HTMLParser):
                 self.parts.append(value)
 
     def handle_endtag(self, tag: str) -> None:
-        if self._skipping and self._skipping[-1] == tag:
-            self._skipping.pop()
+        if tag in self._skipping:  # an element left open inside a skipped one ends with it
+            while self._skipping.pop() != tag:
+                pass
 
     def handle_data(self, data: str) -> None:
         if not self._skipping and data.strip():
