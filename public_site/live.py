@@ -33,6 +33,7 @@ from public_site.documents import published_draw
 from service import clock
 from service.access import public
 from service.extensions import db
+from service.labels import rule_lines
 from service.models import Draw
 from service.qr import qr_svg
 from service.witnesses import confirmations as witness_confirmations
@@ -119,7 +120,8 @@ def live_state(draw: Draw) -> dict[str, Any]:
         else None,
         "population": announcement.get("population"),
         "stages": announcement.get("stages", []),
-        "derivation": announcement.get("rule", {}).get("derivation", []),
+        # the rule in words, in the page's language (the signed `derivation` keeps its codes)
+        "derivation": [str(line) for line in rule_lines(announcement)],
         "witnesses": announcement.get("witnesses", []),
         "commitment": draw.commitment,
         "dice": {"count": draw.dice_count, "value": draw.dice},

@@ -6,14 +6,12 @@ ID numbers are never shown.
 """
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import render_template, request, url_for
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from lottery.drand import round_time
@@ -26,34 +24,16 @@ from service.abandoned import abandoned_draw
 from service.access import public
 from service.extensions import db
 from service.keystore import active_key
-from service.labels import stratum_label
+from service.labels import event_label, rule_lines, stage_label, stratum_label
 from service.models import Declarant, Draw, LogEntry, Office, SigningKey
 from service.qr import qr_svg
 from service.transparency import latest_checkpoint, log_size
 from service.witnesses import confirmations as witness_confirmations
 
-STAGE_LABELS = {
-    "review": _l("Substantive review"),
-    "comparison": _l("Year-on-year comparison"),
-}
-ROUNDING_LABELS = {"up": _l("rounded up"), "nearest": _l("rounded to the nearest"), "down": _l("rounded down")}
-EVENT_LABELS = {
-    "draw.announced": _l("Draw announced"),
-    "draw.completed": _l("Draw completed"),
-    "draw.abandoned": _l("Draw abandoned"),
-    "review.recorded": _l("Review step recorded"),
-    "key.added": _l("Office key added"),
-    "key.retired": _l("Office key retired"),
-}
 LOG_PAGE_ENTRIES = 50
 #: Charts of completed draws never change: keep a few, keyed by the result's digest.
 _CHART_CACHE: dict[tuple[str, str], list[ChartStage]] = {}
 _CHART_CACHE_SIZE = 16
-
-
-def stage_label(name: str) -> str:
-    """A stage's name for people."""
-    return str(STAGE_LABELS.get(name, name))
 
 
 def percent(basis_points: int | None) -> str:
@@ -91,62 +71,6 @@ def disclosed_people(draw: Draw, ids: list[str]) -> dict[str, dict[str, str]]:
         case: {"name": name if full else mask_name(name), "agency": agency, "title": title}
         for case, name, agency, title in rows
     }
-
-
-@dataclass
-class RuleLine:
-    """One sentence of how a quota was derived."""
-
-    stage: str
-    text: str
-
-
-def rule_lines(announcement: dict[str, Any]) -> list[RuleLine]:
-    """How each stage's quota follows from the office's rule, in plain words."""
-    rule = announcement.get("rule") or {}
-    strata = announcement.get("population", {}).get("strata", {})
-    size = announcement.get("population", {}).get("size", 0)
-    rounding = str(ROUNDING_LABELS.get(rule.get("rounding", ""), rule.get("rounding", "")))
-    totals: dict[str, int] = {}
-    lines: list[RuleLine] = []
-    for stage in announcement.get("stages", []):
-        name, source, quota = stage["name"], stage["from"], stage["quota"]
-        totals[name] = sum(quota.values())
-        if source == "population" and rule.get("rate_basis_points"):
-            rate = percent(rule["rate_basis_points"])
-            if "*" in quota:
-                text = gettext(
-                    "%(rate)s%% of the %(size)s declarations, %(rounding)s: %(quota)s",
-                    rate=rate,
-                    size=size,
-                    rounding=rounding,
-                    quota=quota["*"],
-                )
-                lines.append(RuleLine(name, text))
-            else:
-                for key, k in sorted(quota.items()):
-                    text = gettext(
-                        "%(stratum)s: %(rate)s%% of %(size)s, %(rounding)s: %(quota)s",
-                        stratum=stratum_label(key),
-                        rate=rate,
-                        size=strata.get(key, 0),
-                        rounding=rounding,
-                        quota=k,
-                    )
-                    lines.append(RuleLine(name, text))
-        elif source != "population" and rule.get("comparison_rate_basis_points"):
-            text = gettext(
-                "%(rate)s%% of the %(size)s drawn for %(source)s, rounded up: %(quota)s",
-                rate=percent(rule["comparison_rate_basis_points"]),
-                size=totals.get(source, 0),
-                source=stage_label(source),
-                quota=sum(quota.values()),
-            )
-            lines.append(RuleLine(name, text))
-        else:
-            parts = ", ".join(f"{stratum_label(k)} {v}" for k, v in sorted(quota.items()))
-            lines.append(RuleLine(name, gettext("Quota: %(parts)s", parts=parts)))
-    return lines
 
 
 def stage_summary(announcement: dict[str, Any]) -> list[dict[str, Any]]:
@@ -339,7 +263,7 @@ def log_page() -> Any:
             {
                 "index": row.index,
                 "type": event.get("type", ""),
-                "label": str(EVENT_LABELS.get(event.get("type", ""), event.get("type", ""))),
+                "label": event_label(event.get("type", "")),
                 "event": event,
                 "text": row.entry,
             }

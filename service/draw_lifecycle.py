@@ -33,6 +33,7 @@ from service.config import Settings
 from service.declarations import population_file
 from service.draw_rules import DrawRuleError
 from service.draws import plan_for, rule_of
+from service.i18n import taipei_time
 from service.keystore import current_signer, signer_for
 from service.models import Draw, Office, SigningKey, User
 from service.reviews import ReviewError, open_on_completion
@@ -206,7 +207,7 @@ def start_live(session: Session, draw_pk: int, now: datetime | None = None) -> D
 
 
 def _taipei(moment: datetime) -> str:
-    return moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M:%S")
+    return taipei_time(moment, "seconds")
 
 
 def input_window_refusal(draw: Draw, now: datetime) -> str | None:

@@ -41,6 +41,8 @@ class Plan:
     comparison_total: int | None
     population_size: int
     explanation: tuple[str, ...]
+    #: The population's count per stratum, for the rule's lines in words (service.labels).
+    strata: tuple[tuple[str, int], ...] = ()
 
 
 def parse_percent(text: str) -> int:
@@ -103,7 +105,7 @@ def plan_stages(strata: dict[str, int], rule: Rule) -> Plan:
         explanation.append(
             f"comparison: {_percent(rule.comparison_rate_bp)}% of {review_total}, rounded up = {comparison_total}"
         )
-    return Plan(tuple(stages), review_total, comparison_total, size, tuple(explanation))
+    return Plan(tuple(stages), review_total, comparison_total, size, tuple(explanation), tuple(sorted(strata.items())))
 
 
 def _percent(basis_points: int) -> str:

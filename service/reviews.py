@@ -30,7 +30,9 @@ from lottery.canonical import canonical_json, digest
 from lottery.timestamps import format_timestamp
 from service import clock
 from service.config import Settings
+from service.i18n import roc_date
 from service.keystore import current_signer
+from service.labels import FINE_GROUND_SOURCES
 from service.models import Declarant, Draw, LogEntry, Office, ReviewCase, ReviewEvent, User, utcnow
 from service.transparency import inclusion, latest_checkpoint, record
 
@@ -101,7 +103,8 @@ class FineGround:
 
     code: str
     label: Any
-    source: str
+    #: The article, translated (service.labels.FINE_GROUND_SOURCES).
+    source: Any
     minimum: int
     maximum: int
 
@@ -116,7 +119,7 @@ FINE_GROUNDS: dict[str, FineGround] = {
         FineGround(
             "concealment",
             _l("Intentional concealment of assets (故意隱匿財產)"),
-            "Act Art. 12 para. 1",
+            FINE_GROUND_SOURCES["concealment"],
             200_000,
             4_000_000,
         ),
@@ -124,7 +127,7 @@ FINE_GROUNDS: dict[str, FineGround] = {
         FineGround(
             "unexplained-increase",
             _l("Increase in assets not explained (財產增加未為合理說明)"),
-            "Act Art. 12 para. 2",
+            FINE_GROUND_SOURCES["unexplained-increase"],
             150_000,
             3_000_000,
         ),
@@ -132,7 +135,7 @@ FINE_GROUNDS: dict[str, FineGround] = {
         FineGround(
             "false-declaration",
             _l("Intentionally false declaration (故意申報不實)"),
-            "Act Art. 12 para. 3",
+            FINE_GROUND_SOURCES["false-declaration"],
             60_000,
             1_200_000,
         ),
@@ -141,7 +144,7 @@ FINE_GROUNDS: dict[str, FineGround] = {
         FineGround(
             "false-declaration-reduced",
             _l("Intentionally false declaration, fine reduced (故意申報不實，酌量減輕)"),
-            "Act Art. 12 para. 3, second sentence",
+            FINE_GROUND_SOURCES["false-declaration-reduced"],
             1,
             59_999,
         ),
@@ -149,7 +152,7 @@ FINE_GROUNDS: dict[str, FineGround] = {
         FineGround(
             "late-declaration",
             _l("Not declared in time without good reason (未依規定期限申報)"),
-            "Act Art. 12 para. 3",
+            FINE_GROUND_SOURCES["late-declaration"],
             60_000,
             1_200_000,
         ),
@@ -378,7 +381,7 @@ def _clean_note(note: str, *, required: bool = True) -> str:
 
 def _check_due(due_on: date | None, now: datetime) -> None:
     if due_on is not None and due_on < taipei_today(now):
-        raise ReviewError(_l("The due date %(date)s is in the past.", date=due_on.isoformat()))
+        raise ReviewError(_l("The due date %(date)s is in the past.", date=roc_date(due_on)))
 
 
 def selections_of(draw: Draw) -> dict[str, str]:

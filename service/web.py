@@ -2,11 +2,10 @@
 
 import logging
 import time
-from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime, gettext
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -144,10 +143,6 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         status_label=status_label, stratum_label=stratum_label, mask_id=mask_national_id, column_label=column_label
     )
-
-    @app.template_filter("taipei")
-    def taipei(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
-        return format_datetime(value, fmt) if value else ""
 
 
 def redirect_to(endpoint: str, **values: Any) -> Response:

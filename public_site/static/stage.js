@@ -10,6 +10,8 @@ const ORDER = ["waiting", "population", "dice", "secret", "drand", "seed", "reve
 const DWELL = { drand: 6000, seed: 5000 };
 const POLL_MS = 500;
 const LOCALE = document.documentElement.lang === "en" ? "en-GB" : "zh-TW";
+// Dates in Chinese in the ROC calendar, as offices write them (民國114年3月15日).
+const DATE_LOCALE = LOCALE === "zh-TW" ? "zh-TW-u-ca-roc" : LOCALE;
 
 const words = {};
 for (const span of document.getElementById("stage-text").content.querySelectorAll("[data-key]")) {
@@ -78,7 +80,7 @@ function grouped(hex) {
 function renderWaiting(state) {
   if (state.scheduled_at) {
     const when = new Date(state.scheduled_at);
-    const date = new Intl.DateTimeFormat(LOCALE, { timeZone: "Asia/Taipei", year: "numeric", month: "long", day: "numeric", weekday: "short" }).format(when);
+    const date = new Intl.DateTimeFormat(DATE_LOCALE, { timeZone: "Asia/Taipei", year: "numeric", month: "long", day: "numeric", weekday: "short" }).format(when);
     const time = new Intl.DateTimeFormat(LOCALE, { timeZone: "Asia/Taipei", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(when);
     byId("st-when").textContent = say("when", { date, time });
   }

@@ -18,6 +18,7 @@ from service.draw_rules import DrawRuleError, Rule, parse_percent, plan_stages
 from service.draws import DrawSetup, DrawSetupError, clean_witnesses, plan_for, rule_of, save_draft
 from service.extensions import db
 from service.forms import DrawSetupForm, EmptyForm
+from service.labels import plan_rule_lines
 from service.models import Draw
 from service.operator import operator_blueprint as bp
 from service.operator.loading import current_office, draw_or_404
@@ -182,6 +183,7 @@ def quota_preview(roc_year: int) -> Any:
             "review": plan.review_total,
             "comparison": plan.comparison_total,
             "stages": [stage.to_json() for stage in plan.stages],
+            "lines": [str(line) for line in plan_rule_lines(plan, rule)],
         }
     )
 

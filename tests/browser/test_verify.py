@@ -207,10 +207,12 @@ def test_a_timed_bundle_shows_the_notice_bindings_and_events(browser: Browser, s
     for check in ("notice", "timing", "drand-margin", "bindings", "events", "events-inclusion", "events-inputs"):
         assert outcomes[check] == "pass", check
     assert outcomes["events-order"] == outcomes["events-times"] == "pass"
-    expect(page.locator('#checks li[data-check="notice"] .check-title')).to_contain_text("3 days 9 h 40 min")
+    # (the page is in zh-TW: durations, steps and times in Chinese; tests/browser/test_zh_verifier.py)
+    expect(page.locator('#checks li[data-check="notice"] .check-title')).to_contain_text("3 天 9 小時 40 分鐘")
+    expect(page.locator('#checks li[data-check="notice"] .check-detail')).to_contain_text("112/09/12 09:00:00")
     expect(page.locator('#checks li[data-check="drand-margin"] .check-title')).to_contain_text("657413")
     expect(page.locator('#checks li[data-check="events-order"] .check-means')).to_contain_text(
-        "announced → dice → secret → drand → completed"
+        "公告 → 骰子 → 秘密值 → drand 輪次 → 完成抽籤"
     )
     page.close()
 

@@ -110,6 +110,8 @@ def test_exclusion_needs_a_reason_and_leaves_the_population(
         "ok": True, "population": 243, "review": 25, "comparison": 1,
         "stages": [{"from": "population", "name": "review", "quota": {"*": 25}},
                    {"from": "review", "name": "comparison", "quota": {"*": 1}}],
+        "lines": ["Substantive review: 10% of the 243 declarations, rounded up: 25",
+                  "Year-on-year comparison: 2% of the 25 drawn for Substantive review, rounded up: 1"],
     }  # fmt: skip
     client.post(f"/operator/declarants/{target_id}/include")
     with app.app_context():

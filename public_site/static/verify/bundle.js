@@ -1,6 +1,9 @@
 // Verify a draw bundle (docs/bundle.md) in the browser, one named check at a time, in the
 // order `python -m lottery verify` prints them (lottery/bundle.py). Each check is
-// {id, outcome: "pass" | "fail" | "skip", detail}; the page turns ids into plain words.
+// {id, outcome: "pass" | "fail" | "skip", detail}; the page turns ids into plain words. The
+// detail is the same text as Python's; where a check also has `say` ({key, values}), the page
+// words the detail in the reader's language instead (values named `*_time`, `*_ms`, `*_steps`,
+// `*_names`, `*_times`, `*_stages` are shown as local times, durations and names).
 
 import { fromBase64, fromUtf8, sha256Hex, toHex, utf8 } from "./bytes.js";
 import { canonicalBytes, loadCanonical, parseJson } from "./jcs.js";
@@ -31,7 +34,11 @@ class Report {
   }
 
   add(id, outcome, detail = "", params = {}) {
-    this.checks.push({ id, outcome, detail, params });
+    if (detail && typeof detail === "object") {
+      this.checks.push({ id, outcome, detail: detail.text, params, say: { key: detail.key, values: detail.values } });
+    } else {
+      this.checks.push({ id, outcome, detail, params });
+    }
   }
 
   async attempt(id, action, params = {}) {
@@ -54,6 +61,11 @@ function fail(message) {
   throw new Error(message);
 }
 
+/** A detail: `text` as Python words it, `key` and `values` for the page to say it in the reader's language. */
+function said(text, key, values = {}) {
+  return { text, key, values };
+}
+
 /**
  * Check everything in a bundle. `files` maps names to bytes. `options.key` is a vkey string
  * to use instead of the bundle's office.vkey; `options.publishedKeys` lists the vkeys the
@@ -64,7 +76,7 @@ export async function verifyBundle(files, options = {}) {
   const report = new Report();
   const missing = REQUIRED.filter((name) => !(name in files));
   if (missing.length) {
-    report.add("files", "fail", "missing " + missing.join(", "));
+    report.add("files", "fail", said("missing " + missing.join(", "), "files-missing", { files: missing.join(", ") }));
     return { ok: false, checks: report.checks, draw: null };
   }
   let population = null;
@@ -75,11 +87,12 @@ export async function verifyBundle(files, options = {}) {
 
   await report.attempt("population", async () => {
     population = await parsePopulation(files["population.tsv"]);
-    return `${population.size} entries, sha256 ${population.digest}`;
+    return said(`${population.size} entries, sha256 ${population.digest}`, "population", { count: population.size, digest: population.digest });
   });
   await report.attempt("announcement", async () => {
     announcement = parseAnnouncement(loadCanonical(files["announcement.json"], "announcement.json"));
-    return `draw ${announcement.drawId}, digest ${await sha256Hex(files["announcement.json"])}`;
+    const digest = await sha256Hex(files["announcement.json"]);
+    return said(`draw ${announcement.drawId}, digest ${digest}`, "announcement", { draw: announcement.drawId, digest });
   });
   if (population && announcement) {
     await report.attempt("population-match", () => checkAgainstPopulation(announcement, population));
@@ -118,7 +131,8 @@ export async function verifyBundle(files, options = {}) {
       if (document.draw_id !== announcement.drawId) fail("result names a different draw_id");
     }
     result = document;
-    return `digest ${await sha256Hex(files["result.json"])}`;
+    const digest = await sha256Hex(files["result.json"]);
+    return said(`digest ${digest}`, "digest", { digest });
   });
 
   let inputs = null;
@@ -155,16 +169,18 @@ function checkTiming(report, announcement) {
   const notice = announcement.scheduledAt - announcement.announcedAt;
   const params = { notice: describeDuration(notice) };
   const detail = `announced ${formatTimestamp(announcement.announcedAt)}, draw at ${formatTimestamp(announcement.scheduledAt)}`;
-  if (notice >= MIN_NOTICE_MS) report.add("notice", "pass", detail, params);
-  else if (announcement.inputsCloseAt !== null) report.add("notice", "fail", `less than the 24 hours SPEC §4 requires (${detail})`, params);
-  else report.add("notice", "skip", `less than 24 hours, but the announcement predates that rule (${detail})`, params);
+  const times = { announced_time: formatTimestamp(announcement.announcedAt), draw_time: formatTimestamp(announcement.scheduledAt), notice_ms: notice };
+  if (notice >= MIN_NOTICE_MS) report.add("notice", "pass", said(detail, "notice", times), params);
+  else if (announcement.inputsCloseAt !== null) report.add("notice", "fail", said(`less than the 24 hours SPEC §4 requires (${detail})`, "notice-short", times), params);
+  else report.add("notice", "skip", said(`less than 24 hours, but the announcement predates that rule (${detail})`, "notice-short-old", times), params);
   const close = announcement.inputsCloseAt;
   if (close === null) {
-    report.add("timing", "skip", "not declared (the announcement has no inputs_close_at: it predates the input window, SPEC §4)");
+    report.add("timing", "skip", said("not declared (the announcement has no inputs_close_at: it predates the input window, SPEC §4)", "timing-undeclared"));
     return;
   }
   const window = describeDuration(close - announcement.scheduledAt);
-  report.add("timing", "pass", `${formatTimestamp(announcement.scheduledAt)} – ${formatTimestamp(close)} (${window})`, {
+  const windowValues = { start_time: formatTimestamp(announcement.scheduledAt), close_time: formatTimestamp(close), window_ms: close - announcement.scheduledAt };
+  report.add("timing", "pass", said(`${formatTimestamp(announcement.scheduledAt)} – ${formatTimestamp(close)} (${window})`, "timing", windowValues), {
     start: formatTimestamp(announcement.scheduledAt),
     close: formatTimestamp(close),
     window,
@@ -174,7 +190,10 @@ function checkTiming(report, announcement) {
     const gap = roundTime(round) - Math.floor(close / 1000);
     const params = { round };
     if (gap < DRAND_MARGIN_SECONDS) report.add("drand-margin", "fail", `round ${round} is out ${gap} s after inputs_close_at`, params);
-    else report.add("drand-margin", "pass", `round ${round} is out at ${formatTimestamp(roundTime(round) * 1000)}, ${gap} s after inputs close`, params);
+    else {
+      const text = `round ${round} is out at ${formatTimestamp(roundTime(round) * 1000)}, ${gap} s after inputs close`;
+      report.add("drand-margin", "pass", said(text, "drand-margin", { round, out_time: formatTimestamp(roundTime(round) * 1000), gap }), params);
+    }
   }
 }
 
@@ -200,11 +219,11 @@ export function parseBindings(bytes, population) {
 async function checkBindings(report, files, announcement, population) {
   const expected = announcement.bindingsDigest;
   if (!("bindings.tsv" in files)) {
-    report.add("bindings", "skip", expected ? "absent from the bundle" : "absent; the announcement commits to no bindings");
+    report.add("bindings", "skip", expected ? said("absent from the bundle", "absent") : said("absent; the announcement commits to no bindings", "bindings-none"));
     return;
   }
   if (expected === null) {
-    report.add("bindings", "skip", "present, but the announcement carries no bindings_digest to check it");
+    report.add("bindings", "skip", said("present, but the announcement carries no bindings_digest to check it", "bindings-unchecked"));
     return;
   }
   await report.attempt("bindings", async () => {
@@ -212,7 +231,7 @@ async function checkBindings(report, files, announcement, population) {
     if (actual !== expected) fail(`sha256 ${actual}, the announcement's bindings_digest is ${expected}`);
     if (!population) fail("population.tsv did not verify");
     const count = Object.keys(parseBindings(files["bindings.tsv"], population)).length;
-    return `${count} lines, sha256 ${actual}`;
+    return said(`${count} lines, sha256 ${actual}`, "bindings", { count, digest: actual });
   });
 }
 
@@ -263,7 +282,7 @@ export function parseEvents(bytes) {
 
 async function checkEvents(report, files, checkpoint, announcement, population, result) {
   if (!("events.json" in files)) {
-    report.add("events", "skip", "absent from the bundle");
+    report.add("events", "skip", said("absent from the bundle", "absent"));
     return;
   }
   let events;
@@ -285,7 +304,7 @@ async function checkEvents(report, files, checkpoint, announcement, population, 
     report.add("events", "fail", err && err.message ? err.message : String(err));
     return;
   }
-  report.add("events", "pass", `${events.length} events of draw ${announcement.drawId}`);
+  report.add("events", "pass", said(`${events.length} events of draw ${announcement.drawId}`, "events", { count: events.length, draw: announcement.drawId }));
   await report.attempt("events-inclusion", async () => {
     if (!checkpoint) fail("no checkpoint that verifies to prove them against");
     for (const logged of events) {
@@ -295,8 +314,9 @@ async function checkEvents(report, files, checkpoint, announcement, population, 
         fail(`${eventLabel(logged)}: ${err && err.message ? err.message : String(err)}`);
       }
     }
-    if (!events.length) return "events.json lists no events";
-    return `${events.length} events, indexes ${events[0].index}–${events[events.length - 1].index} of ${checkpoint.size}`;
+    if (!events.length) return said("events.json lists no events", "events-none");
+    const [first, last] = [events[0].index, events[events.length - 1].index];
+    return said(`${events.length} events, indexes ${first}–${last} of ${checkpoint.size}`, "events-inclusion", { count: events.length, first, last, size: checkpoint.size });
   });
   const sources = announcedSources(announcement);
   await report.attempt("events-inputs", () => {
@@ -315,7 +335,7 @@ async function checkEvents(report, files, checkpoint, announcement, population, 
     }
     const missing = sources.filter((name) => !(name in logged));
     if (missing.length) fail("no draw.input event for " + missing.join(", "));
-    return sources.join(", ");
+    return said(sources.join(", "), "names", { list_names: sources });
   });
   const expected = ["announced", ...sources, "completed"];
   await report.attempt(
@@ -329,7 +349,7 @@ async function checkEvents(report, files, checkpoint, announcement, population, 
         else if (event.type === "draw.abandoned") steps.push("abandoned");
       }
       if (steps.join(" ") !== expected.join(" ")) fail(`logged ${steps.join(" → ") || "nothing"}, expected ${expected.join(" → ")}`);
-      return steps.join(" → ");
+      return said(steps.join(" → "), "steps", { list_steps: steps, order_steps: expected });
     },
     { order: expected.join(" → ") },
   );
@@ -339,6 +359,7 @@ async function checkEvents(report, files, checkpoint, announcement, population, 
     "events-times",
     () => {
       const times = [];
+      const when = [];
       for (const logged of events) {
         if (logged.event.type !== "draw.input" || !["dice", "secret"].includes(logged.event.name)) continue;
         const moment = parseTimestamp(logged.event.time, `${eventLabel(logged)} time`);
@@ -347,8 +368,9 @@ async function checkEvents(report, files, checkpoint, announcement, population, 
           fail(`${eventLabel(logged)} was entered at ${formatTimestamp(moment)}, at or after inputs_close_at ${formatTimestamp(close)}`);
         }
         times.push(`${logged.event.name} ${formatTimestamp(moment)}`);
+        when.push([logged.event.name, formatTimestamp(moment)]);
       }
-      return times.join(", ") || "no dice or secret events";
+      return times.length ? said(times.join(", "), "times", { list_times: when }) : said("no dice or secret events", "times-none");
     },
   );
 }
@@ -364,7 +386,7 @@ async function checkInputs(report, announcement, result) {
   let ok = await report.attempt("commitment", async () => {
     const recomputed = await commitment(inputs.secret);
     if (recomputed !== announcement.commitment) fail("secret does not match the commitment");
-    return `sha256("sunshine-draw/1 commitment\\n" + ${inputs.secret}) = ${recomputed}`;
+    return said(`sha256("sunshine-draw/1 commitment\\n" + ${inputs.secret}) = ${recomputed}`, "code");
   });
   if (announcement.diceCount !== null) {
     ok = (await report.attempt("dice", () => checkDice(inputs.dice, announcement.diceCount), { count: announcement.diceCount })) && ok;
@@ -383,11 +405,11 @@ async function checkInputs(report, announcement, result) {
         "drand-randomness",
         async () => {
           if (!(await randomnessMatches(beacon))) fail("drand randomness is not sha256(signature)");
-          return `sha256(${beacon.signature}) = ${beacon.randomness}`;
+          return said(`sha256(${beacon.signature}) = ${beacon.randomness}`, "code");
         },
         params,
       )) && ok;
-    report.add("drand-bls", "skip", "python -m lottery verify bundle.zip", params);
+    report.add("drand-bls", "skip", said("python -m lottery verify bundle.zip", "code"), params);
   } else if (inputs.drand !== null) {
     ok = (await report.attempt("drand-randomness", () => fail("a drand round is given but not announced"), { round: 0 })) && ok;
   }
@@ -413,7 +435,7 @@ async function checkRecomputation(report, population, announcement, result, inpu
   const same = fromUtf8(drawn.bytes) === fromUtf8(published);
   if (same) {
     const sizes = drawn.result.stages.map((s) => `${s.name} ${s.selected.length}`).join(", ");
-    report.add("recompute", "pass", sizes);
+    report.add("recompute", "pass", said(sizes, "stages", { list_stages: drawn.result.stages.map((s) => [s.name, s.selected.length]) }));
   } else {
     report.add("recompute", "fail", difference(drawn.result, result));
   }
@@ -444,18 +466,19 @@ function difference(expected, actual) {
 
 async function checkLog(report, files, verifier, announcement, population) {
   if (!("checkpoint" in files)) {
-    report.add("checkpoint", "skip", "absent from the bundle");
-    report.add("inclusion", "skip", "absent from the bundle");
+    report.add("checkpoint", "skip", said("absent from the bundle", "absent"));
+    report.add("inclusion", "skip", said("absent from the bundle", "absent"));
     return null;
   }
   let checkpoint = null;
   await report.attempt("checkpoint", async () => {
     if (!verifier) fail("no usable key");
     checkpoint = await openCheckpoint(fromUtf8(files["checkpoint"]), [verifier]);
-    return `${checkpoint.origin}, size ${checkpoint.size}, root ${toHex(checkpoint.root)}`;
+    const root = toHex(checkpoint.root);
+    return said(`${checkpoint.origin}, size ${checkpoint.size}, root ${root}`, "checkpoint", { origin: checkpoint.origin, size: checkpoint.size, root });
   });
   if (!("inclusion.json" in files)) {
-    report.add("inclusion", "skip", "inclusion.json absent from the bundle");
+    report.add("inclusion", "skip", said("inclusion.json absent from the bundle", "absent"));
     return checkpoint;
   }
   let proofs;
@@ -523,5 +546,5 @@ async function checkOneInclusion(proof, checkpoint, expected) {
     fail("proof path is not base64");
   }
   await verifyInclusion(index, size, await leafHash(entryBytes), hashes, checkpoint.root);
-  return `index ${index} of ${size}`;
+  return said(`index ${index} of ${size}`, "index", { index, size });
 }

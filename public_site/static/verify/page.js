@@ -26,6 +26,52 @@ function text(key, params = {}) {
   return template.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
+const english = document.documentElement.lang === "en";
+
+/** `2023-09-15T10:40:00Z` in Taiwan time: `112/09/15 18:40:00` (ROC calendar), or `2023-09-15 18:40:00` in English. */
+function localTime(iso) {
+  const parts = {};
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone: "Asia/Taipei", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  });
+  for (const part of format.formatToParts(new Date(iso))) parts[part.type] = part.value;
+  const year = english ? parts.year : String(Number(parts.year) - 1911).padStart(3, "0");
+  const date = english ? `${year}-${parts.month}-${parts.day}` : `${year}/${parts.month}/${parts.day}`;
+  return `${date} ${parts.hour}:${parts.minute}:${parts.second}`;
+}
+
+/** A duration in whole minutes, rounded down: `3 天 9 小時 40 分鐘` / `3 days 9 h 40 min`. */
+function localDuration(ms) {
+  const minutes = Math.floor(Math.abs(ms) / 60000);
+  const [days, hours, mins] = [Math.floor(minutes / 1440), Math.floor((minutes % 1440) / 60), minutes % 60];
+  const parts = [];
+  if (days) parts.push(text(days === 1 ? "duration-day" : "duration-days", { n: days }));
+  if (hours) parts.push(text("duration-hours", { n: hours }));
+  if (mins || !parts.length) parts.push(text("duration-minutes", { n: mins }));
+  return (ms < 0 ? "-" : "") + parts.join(" ");
+}
+
+function stepName(name) {
+  return messages[`step-${name}`] ?? name;
+}
+
+/** The values of a detail in the reader's language (see the naming in bundle.js). */
+function localValues(values = {}) {
+  const out = {};
+  for (const [name, value] of Object.entries(values)) {
+    const [base, kind] = name.includes("_") ? [name.slice(0, name.lastIndexOf("_")), name.slice(name.lastIndexOf("_") + 1)] : [name, ""];
+    if (kind === "time") out[base] = localTime(value);
+    else if (kind === "ms") out[base] = localDuration(value);
+    else if (kind === "steps") out[base] = value.map(stepName).join(" → ");
+    else if (kind === "names") out[base] = value.map(stepName).join(text("list-separator"));
+    else if (kind === "times") out[base] = value.map(([step, at]) => `${stepName(step)} ${localTime(at)}`).join(text("list-separator"));
+    else if (kind === "stages") out[base] = value.map(([stage, count]) => text("stage-count", { stage: stageName(stage), count })).join(text("list-separator"));
+    else out[name] = value;
+  }
+  return out;
+}
+
 function element(tag, className, content) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -49,11 +95,15 @@ function showChecks(checks) {
     item.dataset.outcome = check.outcome;
     const mark = element("span", "check-mark", text(`mark-${check.outcome}`));
     mark.setAttribute("aria-hidden", "true");
-    const title = element("span", "check-title", text(`${check.id}.title`, check.params));
+    const values = check.say ? localValues(check.say.values) : {};
+    const params = { ...check.params, ...values };
+    const title = element("span", "check-title", text(`${check.id}.title`, params));
     const label = element("span", "sr-only", ` (${text(`label-${check.outcome}`)})`);
     title.append(label);
-    item.append(mark, title, element("span", "check-means", text(`${check.id}.means`, check.params)));
-    if (check.detail) item.append(element("span", "check-detail mono break", check.detail));
+    item.append(mark, title, element("span", "check-means", text(`${check.id}.means`, params)));
+    if (check.say && check.say.key === "code") item.append(element("code", "check-detail mono break", check.detail));
+    else if (check.say && `detail-${check.say.key}` in messages) item.append(element("span", "check-detail break", text(`detail-${check.say.key}`, values)));
+    else if (check.detail) item.append(element("span", "check-detail mono break", check.detail));
     checksList.append(item);
   }
 }
@@ -70,7 +120,7 @@ async function run(files, source) {
     showChecks(report.checks);
     lastDraw = report.draw;
     root.dataset.ed25519 = ed25519Engine;
-    sourceLine.textContent = `${source} · Ed25519: ${ed25519Engine}`;
+    sourceLine.textContent = `${source} · ${messages[`engine-${ed25519Engine}`] ?? `Ed25519: ${ed25519Engine}`}`;
     setStatus(report.ok ? "ok" : "fail", text(report.ok ? "status-ok" : "status-fail"));
   } catch (err) {
     setStatus("fail", text("status-error", { error: err && err.message ? err.message : String(err) }));
@@ -159,7 +209,7 @@ function showCase(id) {
     block.append(element("p", `case-verdict ${selected ? "yes" : "no"}`, verdict));
     const facts = element("dl");
     facts.append(element("dt", "", text("case-ticket")), element("dd", "mono break case-ticket", ticket));
-    const groupName = group.key === "*" ? text("group-all") : group.key;
+    const groupName = group.key === "*" ? text("group-all") : messages[`stratum-${group.key}`] ?? group.key;
     facts.append(element("dt", "", text("case-threshold", { group: groupName })), element("dd", "mono break", group.threshold ?? "—"));
     block.append(facts);
     const below = group.threshold !== null && compareAscii(ticket, group.threshold) <= 0;

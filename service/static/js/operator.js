@@ -43,12 +43,8 @@
           if (!q.ok) { out.textContent = "—"; detail.textContent = q.message; out.classList.add("bad"); return; }
           out.classList.remove("bad");
           out.textContent = q.review + (q.comparison !== null ? " + " + q.comparison : "");
-          var labels = { review: form.dataset.labelReview, comparison: form.dataset.labelComparison };
-          detail.textContent = q.stages.map(function (s) {
-            return (labels[s.name] || s.name) + " " + Object.keys(s.quota).map(function (k) {
-              return (k === "*" ? "" : k + " ") + s.quota[k];
-            }).join(", ");
-          }).join(" · ") + " · " + form.dataset.labelPopulation + " " + q.population;
+          // the rule in words, in the page's language (stage and stratum names, not their codes)
+          detail.textContent = q.lines.join(" · ") + " · " + form.dataset.labelPopulation + " " + q.population;
         });
     };
     form.addEventListener("input", update);
