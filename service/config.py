@@ -53,6 +53,9 @@ class Settings:
     #: Development and test only: a file holding the time (`2023-09-15T10:45:00Z`) that the draw
     #: timing rules take as now, so tests move the clock of running servers without sleeping.
     clock_file: Path | None = None
+    #: Days a drawn declarant has to provide their documents, counted from the draw's completion
+    #: (the due date printed on each notice; `SUNSHINE_NOTICE_DUE_DAYS`).
+    notice_due_days: int = 30
 
     @property
     def testing(self) -> bool:
@@ -129,8 +132,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     clock_file = env.get("SUNSHINE_CLOCK_FILE") or None
     if clock_file and environment == "production":
         raise ConfigError("SUNSHINE_CLOCK_FILE moves the draw clock: it is for development and tests, never production")
+    due_days = env.get("SUNSHINE_NOTICE_DUE_DAYS", str(Settings.notice_due_days))
+    if not due_days.isascii() or not due_days.isdigit() or not 1 <= int(due_days) <= 365:
+        raise ConfigError("SUNSHINE_NOTICE_DUE_DAYS must be a whole number of days from 1 to 365")
     settings = settings.with_overrides(
-        min_notice_hours=int(min_notice), clock_file=Path(clock_file) if clock_file else None
+        min_notice_hours=int(min_notice),
+        clock_file=Path(clock_file) if clock_file else None,
+        notice_due_days=int(due_days),
     )
     if relays:
         settings = settings.with_overrides(drand_relays=relays)
