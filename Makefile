@@ -1,5 +1,5 @@
 # Sunshine Draw — the two commands of the README, and a few more.
-#   make run    virtualenv, install, migrate SQLite, load the demo year, gunicorn on 127.0.0.1:8000
+#   make run    virtualenv, install, migrate SQLite, load the demo year, gunicorn on GUNICORN_BIND (127.0.0.1:8000)
 #   make test   install the test tools (and Chromium when missing), lint, types, the whole suite
 #   make bench  the benchmarks B1–B5, written to docs/benchmarks.md
 SHELL := /bin/bash
