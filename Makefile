@@ -1,5 +1,5 @@
 # Sunshine Draw — the two commands of the README, and a few more.
-#   make run    virtualenv, install, migrate SQLite, load the demo year, gunicorn on 127.0.0.1:8000
+#   make run    virtualenv, install, migrate SQLite, load the demo year, gunicorn on GUNICORN_BIND (127.0.0.1:8000)
 #   make test   install the test tools (and Chromium when missing), lint, types, the whole suite
 #   make bench  the benchmarks B1–B5, written to docs/benchmarks.md
 SHELL := /bin/bash
@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test lint types unit browser-deps bench-deps demo bench clean translations screenshots
+.PHONY: run test lint types unit browser-deps browser-js bench-deps demo bench clean translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,17 @@ types: $(VENV)/.dev
 unit: $(VENV)/.dev
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-test: $(VENV)/.dev translations browser-deps lint types
+# axe-core for the accessibility test, from the npm registry at the version the lock file pins.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) \
+	  || { echo "could not install npm: the accessibility test needs axe-core"; exit 1; }
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser-js: $(AXE)
+
+test: $(VENV)/.dev translations browser-deps browser-js lint types
 	../shared/tools/check-vectors $(BIN)/python || [ ! -d ../shared/tools ]
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -82,4 +92,4 @@ bench: $(VENV)/.dev translations bench-deps
 	$(BIN)/python benchmarks/service_scale.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules

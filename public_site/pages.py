@@ -17,6 +17,7 @@ from sqlalchemy import select
 from lottery.drand import round_time
 from public_site import public_blueprint as bp
 from public_site.cache import PAGE_SECONDS, keep_for
+from public_site.case_check import case_answer, case_data
 from public_site.chart import ChartStage, build_chart
 from public_site.documents import published_draw
 from service import clock
@@ -197,7 +198,9 @@ def home() -> Any:
 def draw_page(draw_id: str) -> Any:
     """One draw explained in plain words; after the draw, its selections and ticket chart."""
     draw = published_draw(draw_id)
-    keep_for(PAGE_SECONDS)
+    wanted = request.args.get("case", "")
+    if not wanted:  # an answer to one visitor's case number is not worth keeping
+        keep_for(PAGE_SECONDS)
     facts = draw_facts(draw)
     result = facts["result"]
     people: dict[str, dict[str, str]] = {}
@@ -219,6 +222,10 @@ def draw_page(draw_id: str) -> Any:
         page_address=url,
         qr=qr_svg(url, gettext("QR code of this page: %(url)s", url=url)),
         now=datetime.now(UTC),
+        case_data=case_data(draw, facts["population"].get("size", 0), result, stage_label)
+        if draw.status in ("announced", "completed")
+        else None,
+        case_answer=case_answer(draw, result, wanted) if wanted.strip() else None,
     )
 
 

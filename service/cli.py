@@ -239,13 +239,37 @@ def code_command(username: str) -> None:
     click.echo(totp.generate_otp(step))
 
 
+def served_address(environ: dict[str, str] | None = None) -> str:
+    """Where gunicorn serves under `make run`: gunicorn.conf.py's `GUNICORN_BIND` (default
+    127.0.0.1:8000), or a `--bind` in `GUNICORN_CMD_ARGS`, which gunicorn lets override it."""
+    import shlex
+
+    env = os.environ if environ is None else environ
+    bind = env.get("GUNICORN_BIND", "127.0.0.1:8000")
+    words = shlex.split(env.get("GUNICORN_CMD_ARGS", ""))
+    for number, word in enumerate(words):
+        if word in ("-b", "--bind") and number + 1 < len(words):
+            bind = words[number + 1]
+        elif word.startswith("--bind="):
+            bind = word.partition("=")[2]
+    bind = bind.split(",")[0].strip()
+    if bind.startswith(("unix:", "fd://")):
+        return bind
+    host, _, port = bind.rpartition(":") if bind.rpartition(":")[2].isdigit() else (bind, ":", "8000")
+    host = host or "0.0.0.0"  # noqa: S104  (what gunicorn does with ":8000"; only printed)
+    address = f"http://{host}:{port}/"
+    if host in ("0.0.0.0", "[::]"):  # noqa: S104  (every interface: say how to reach it from here)
+        return f"{address} (every interface; on this machine http://127.0.0.1:{port}/)"
+    return address
+
+
 @demo.command("logins")
 def logins_command() -> None:
     """Print how to sign in to the demo."""
     from service.demo import DEMO_USERS, DEMO_WITNESS_USERS, SECOND_OFFICE_USERS
 
     click.echo("")
-    click.echo("Sunshine Draw 陽光抽籤 — http://127.0.0.1:8000/  (operator pages: /operator/)")
+    click.echo(f"Sunshine Draw 陽光抽籤 — {served_address()}  (operator pages: /operator/)")
     click.echo("Demo logins 示範帳號:")
     for username, _display, role, password in DEMO_USERS:
         click.echo(f"  {role:9} username {username:9} password {password}   (金門縣政府政風處, the demo year)")

@@ -67,6 +67,9 @@ class Settings:
     #: Days a checked but not imported upload keeps its bytes before `flask uploads purge`
     #: (and every new upload) deletes them.
     upload_retention_days: int = 7
+    #: Days a drawn declarant has to provide their documents, counted from the draw's completion
+    #: (the due date printed on each notice; `SUNSHINE_NOTICE_DUE_DAYS`).
+    notice_due_days: int = 30
 
     @property
     def testing(self) -> bool:
@@ -155,6 +158,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     retention = env.get("SUNSHINE_UPLOAD_RETENTION_DAYS", "7")
     if not retention.isascii() or not retention.isdigit() or not 1 <= int(retention) <= 366:
         raise ConfigError("SUNSHINE_UPLOAD_RETENTION_DAYS must be a whole number of days from 1 to 366")
+    due_days = env.get("SUNSHINE_NOTICE_DUE_DAYS", str(Settings.notice_due_days))
+    if not due_days.isascii() or not due_days.isdigit() or not 1 <= int(due_days) <= 365:
+        raise ConfigError("SUNSHINE_NOTICE_DUE_DAYS must be a whole number of days from 1 to 365")
     data_key_file = env.get("SUNSHINE_DATA_KEY_FILE") or None
     settings = settings.with_overrides(
         min_notice_hours=int(min_notice),
@@ -162,6 +168,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_key=env.get("SUNSHINE_DATA_KEY", "").strip(),
         data_key_file=Path(data_key_file) if data_key_file else None,
         upload_retention_days=int(retention),
+        notice_due_days=int(due_days),
     )
     if relays:
         settings = settings.with_overrides(drand_relays=relays)

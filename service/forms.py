@@ -17,7 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 
 class Form(FlaskForm):  # type: ignore[misc]
@@ -157,3 +157,37 @@ class CaseBasedForm(Form):
     )
     note = TextAreaField(_l("Why this declaration is checked"), validators=[DataRequired(), Length(min=2, max=2000)])
     due_on = DateField(_l("First due date"), validators=[Optional()])
+
+
+class ConfirmDrawForm(Form):
+    """An irreversible step on a draw (announce, abandon): the draw's public identifier typed back.
+
+    Checked here, on the server, so a stray click, a replayed request or a page without script
+    cannot take the step.
+    """
+
+    confirm_draw_id = StringField(
+        _l("Type the draw's identifier to confirm"),
+        validators=[DataRequired(message=_l("Type the draw's identifier to confirm.")), Length(max=64)],
+    )
+
+    def __init__(self, *args: Any, draw_id: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected_draw_id = draw_id
+
+    def validate_confirm_draw_id(self, field: StringField) -> None:
+        """The typed identifier must be this draw's, exactly (spaces around it aside)."""
+        if (field.data or "").strip() != self.expected_draw_id:
+            raise ValidationError(
+                _l(
+                    "The identifier typed does not match this draw: type %(draw_id)s to confirm.",
+                    draw_id=self.expected_draw_id,
+                )
+            )
+
+
+class AbandonForm(ConfirmDrawForm):
+    """Abandon an announced draw: the published reason and the draw's identifier typed back."""
+
+    #: Its length and content are checked by `draw_lifecycle.abandon`, which says what is missing.
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])

@@ -1,9 +1,11 @@
 """Witnesses: who is which announced witness, and their own confirmations (DESIGN.md "Who uses it").
 
-The operator types the draft's witnesses as people write them ("澎湖縣政府主計處 王大明"). Each line
-must name exactly one active `witness` user of the office — the user whose display name the line
-contains (after normalising full-width characters and spaces), or whose display name or username
-is the whole line. Saving the draft checks this; the announcement checks it again and stores the
+The operator types the draft's witnesses as people write them ("澎湖縣政府主計處 王大明", or just
+"王大明"). Each line must name exactly one active `witness` user of the office — the user whose
+display name the line contains, or whose own name (the display name's last part) the line ends
+with while being a tail of the display name, or whose display name or username is the whole line
+(after normalising full-width characters and spaces). The witness types nothing: they confirm
+with one button from their own sign-in. Saving the draft checks this; the announcement checks it again and stores the
 mapping (`DrawWitness`, append-only), so who may confirm is fixed with the announcement.
 
 A witness confirms a completed draw from their own sign-in: `confirm` writes the log event
@@ -46,13 +48,34 @@ def witness_users(session: Session, office_id: int) -> list[User]:
     return list(session.scalars(query.order_by(User.id)))
 
 
+def personal_name(display_name: str) -> str:
+    """The person's own name in a display name written as people write them: its last part after a
+    space of any width ("澎湖縣政府主計處　王大明" → "王大明"); the whole name when it has one part."""
+    parts = unicodedata.normalize("NFKC", display_name).split()
+    return normalise(parts[-1]) if parts else ""
+
+
+def names(line: str, user: User) -> bool:
+    """Whether a witness line names this user, as people write names.
+
+    The line may be the account's whole display name, or a tail of it that holds the person's
+    own name (so "王大明" or "主計處 王大明" for the account "澎湖縣政府主計處 王大明"), or hold the
+    whole display name with more around it ("澎湖縣政府主計處 王大明" for the account "王大明").
+    Full-width and half-width characters and every kind of space count alike.
+    """
+    wanted, full, own = normalise(line), normalise(user.display_name), personal_name(user.display_name)
+    if not wanted or not full:
+        return False
+    return full in wanted or (bool(own) and wanted.endswith(own) and full.endswith(wanted))
+
+
 def match_line(line: str, candidates: Sequence[User]) -> User:
     """The one witness user a line names; refuses a line naming nobody or more than one person."""
     wanted = normalise(line)
     exact = [u for u in candidates if wanted in (normalise(u.display_name), normalise(u.username))]
     if len(exact) == 1:
         return exact[0]
-    found = exact or [u for u in candidates if normalise(u.display_name) and normalise(u.display_name) in wanted]
+    found = exact or [u for u in candidates if names(line, u)]
     if not found:
         raise WitnessError(
             _l(

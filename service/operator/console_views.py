@@ -31,7 +31,7 @@ from service.draw_lifecycle import (
     start_live,
 )
 from service.extensions import db
-from service.forms import EmptyForm
+from service.forms import AbandonForm, ConfirmDrawForm, EmptyForm
 from service.keystore import KeyUnavailable
 from service.operator import operator_blueprint as bp
 from service.operator.drand_panel import drand_panel, pasted_sentence, relay_sentence, remember_failure
@@ -65,6 +65,18 @@ def _run_step(draw_id: str, step: Any, success: str | None = None) -> Any:
     return redirect_to("operator.console", draw_id=draw.draw_id)
 
 
+def _unconfirmed(form: ConfirmDrawForm, back: str, draw_id: str) -> Any:
+    """None when an irreversible step is confirmed; else the way back with the reason (400 without a CSRF token)."""
+    if form.validate_on_submit():
+        return None
+    if "csrf_token" in form.errors:
+        abort(400)
+    for errors in form.errors.values():
+        for message in errors:
+            flash(str(message), "error")
+    return redirect_to(back, draw_id=draw_id)
+
+
 def _fetch(settings: Settings, round_number: int) -> FetchOutcome:
     """Ask the configured relays (through the proxy, if any) for a round, on the draw clock."""
     return fetch_round(
@@ -86,8 +98,11 @@ def _text(name: str) -> str:
 @bp.route("/draws/<draw_id:draw_id>/announce", methods=["POST"])
 @role_required(*OPERATORS)
 def draw_announce(draw_id: str) -> Any:
-    """Announce a draft: freeze, seal, sign, log."""
+    """Announce a draft: freeze, seal, sign, log — once its identifier is typed back."""
     settings = settings_of(current_app)
+    refused = _unconfirmed(ConfirmDrawForm(draw_id=draw_or_404(draw_id).draw_id), "operator.draw_detail", draw_id)
+    if refused is not None:
+        return refused
     return _run_step(
         draw_id,
         lambda pk: announce(db.session, settings, pk, current_user, clock.now()),
@@ -242,9 +257,13 @@ def live_reveal(draw_id: str) -> Any:
 @bp.route("/draws/<draw_id:draw_id>/abandon", methods=["POST"])
 @role_required(*OPERATORS)
 def draw_abandon(draw_id: str) -> Any:
-    """Abandon an announced draw, with a published reason."""
+    """Abandon an announced draw, with a published reason — once its identifier is typed back."""
     settings = settings_of(current_app)
-    reason = _text("reason")
+    form = AbandonForm(draw_id=draw_or_404(draw_id).draw_id)
+    refused = _unconfirmed(form, "operator.console", draw_id)
+    if refused is not None:
+        return refused
+    reason = form.reason.data or ""
     return _run_step(
         draw_id,
         lambda pk: abandon(db.session, settings, pk, reason, clock.now()),

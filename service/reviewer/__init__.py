@@ -24,4 +24,4 @@ def review_labels() -> dict[str, Any]:
     }
 
 
-from service.reviewer import admin_views, case_views, report_views, salts_views  # noqa: E402, F401  (routes register on import)
+from service.reviewer import admin_views, case_views, notices_views, report_views, salts_views  # noqa: E402, F401  (routes register on import)

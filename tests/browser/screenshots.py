@@ -12,7 +12,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from service import settings_of
 from service.draw_lifecycle import announce
@@ -64,6 +64,18 @@ def scene(stage: Page, out: Path, number: int, name: str, settle_ms: int = 900, 
     shoot(stage, out, f"stage-{number}-{name}", full=False)
 
 
+def notice(browser: Browser, server: LiveServer, out: Path) -> None:
+    """The first drawn declarant's notice as it prints: one A4 sheet (794×1123 CSS pixels)."""
+    context = browser.new_context(viewport={"width": 794, "height": 1123}, device_scale_factor=1, locale="zh-TW")
+    page = context.new_page()
+    Console(page, server.url, COMPLETED, server.app).login("kinmen-reviewer")
+    page.goto(f"{server.url}/reviews/draws/{COMPLETED}/notices")
+    page.emulate_media(media="print")
+    page.locator("article.notice").first.screenshot(path=str(out / "notice.png"))
+    print("  notice.png")
+    context.close()
+
+
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     server = start_server(Path(tempfile.mkdtemp(prefix="sunshine-shots-")), disclosure="masked")
@@ -95,6 +107,7 @@ def main(out: Path) -> None:
             page.goto(server.url + "/log")
             shoot(page, out, "log")
             context.close()
+            notice(browser, server, out)
 
             operator = browser.new_page(viewport=DESKTOP)
             console = Console(operator, server.url, LIVE, server.app)

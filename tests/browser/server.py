@@ -124,6 +124,7 @@ class Console:
 
     def announce(self) -> None:
         self.page.goto(f"{self.base}/operator/draws/{self.draw_id}")
+        self.page.fill("#announce-confirm", self.draw_id)
         self._submit('form[action$="/announce"]')
 
     def open(self) -> None:

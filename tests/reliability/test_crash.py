@@ -249,12 +249,16 @@ def test_crash_during_announce(deployment: dict[str, str]) -> None:
         client = signed_in(server, deployment)
         witness.observe(client)
         client.get(f"/operator/draws/{draw_id}")
-        _kill_during(server, lambda: client.post(f"/operator/draws/{draw_id}/announce"), rng.uniform(0.0, 0.3))
+        _kill_during(
+            server,
+            lambda: client.post(f"/operator/draws/{draw_id}/announce", {"confirm_draw_id": draw_id}),
+            rng.uniform(0.0, 0.3),
+        )
         server.start()
         _check_store(deployment)
         if _status(deployment, draw_id) == "draft":  # redo the step: it must succeed once
             client.get(f"/operator/draws/{draw_id}")
-            client.post(f"/operator/draws/{draw_id}/announce")
+            client.post(f"/operator/draws/{draw_id}/announce", {"confirm_draw_id": draw_id})
         assert _status(deployment, draw_id) == "announced"
         witness.check(client)
         server.kill()

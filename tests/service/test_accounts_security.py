@@ -120,7 +120,9 @@ def test_a_lost_secret_offers_only_abandon(
     assert response.status_code == 303
     assert "cannot be opened" in client.get(f"{base}/console").get_data(as_text=True)
     assert any("sealed secret cannot be opened" in r.getMessage() for r in caplog.records)
-    client.post(f"{base}/abandon", data={"reason": "密封的秘密無法開啟，改期重新公告"})
+    client.post(
+        f"{base}/abandon", data={"reason": "密封的秘密無法開啟，改期重新公告", "confirm_draw_id": "kinmen-114-annual"}
+    )
     fix_clock(app, None)
     with app.app_context():
         assert db.session.get(Draw, pk).status == "abandoned"  # type: ignore[union-attr]

@@ -67,6 +67,36 @@ def test_each_line_is_matched_to_one_witness_account(app: Flask, offices: dict[s
             match_witnesses(db.session, office.id, ["政風處 林志明"])
 
 
+def test_a_line_may_name_only_the_person_of_an_account_with_its_organisation(
+    app: Flask, offices: dict[str, int]
+) -> None:
+    """Issue 13: the account says "澎湖縣政府主計處 王大明", the operator writes "王大明"."""
+    with app.app_context():
+        office = db.session.get(Office, offices["penghu"])
+        assert office is not None
+        wang = _witness(office, "wang-dm", "澎湖縣政府主計處 王大明")
+        li = _witness(office, "li-dt", "澎湖縣政府人事處　李大同")  # ideographic space
+        db.session.flush()
+        for line, user in (
+            ("王大明", wang),
+            ("王 大明", wang),
+            ("主計處 王大明", wang),
+            ("主計處王大明", wang),
+            ("澎湖縣政府主計處　王大明", wang),
+            ("李大同", li),
+            ("人事處 李大同", li),
+        ):
+            assert match_witnesses(db.session, office.id, [line])[0][1].id == user.id, line
+        for line in ("大明", "王大", "主計處", "財政處 王大明", "王大明先生"):  # a part, another tail, more after
+            with pytest.raises(WitnessError, match="matches no witness account"):
+                match_witnesses(db.session, office.id, [line])
+        _witness(office, "wang-hr", "澎湖縣政府人事處 王大明")
+        db.session.flush()
+        with pytest.raises(WitnessError, match="“王大明” matches more than one"):
+            match_witnesses(db.session, office.id, ["王大明"])
+        assert match_witnesses(db.session, office.id, ["人事處 王大明"])[0][1].username == "wang-hr"
+
+
 def test_saving_a_draft_refuses_a_line_naming_nobody(
     app: Flask, offices: dict[str, int], client: FlaskClient, auth: AuthActions
 ) -> None:
