@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from lottery.bindings import binding
 from lottery.errors import ProtocolError
+from service import sealing
 from service.bindings import unseal_salts
 from service.config import Settings
 from service.declaration_files import mask_national_id
@@ -52,11 +53,8 @@ class NoticesUnavailable(RuntimeError):
 
 
 def national_id_of(declarant: Declarant) -> str:
-    """The declarant's national ID in canonical form (`A123456789`).
-
-    Notices read it only through here, so sealing the column at rest changes one function.
-    """
-    return str(declarant.national_id or "")
+    """The declarant's national ID in canonical form (`A123456789`), opened from its sealed column."""
+    return sealing.national_id_of(declarant)
 
 
 def roc_date(day: date) -> str:

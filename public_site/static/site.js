@@ -34,6 +34,7 @@ if (countdown) startCountdown(countdown);
 function caseTexts(container) {
   const texts = {};
   for (const span of container.querySelectorAll("[data-key]")) texts[span.dataset.key] = span.textContent;
+  texts["verify-href"] = container.dataset.verifyHref;
   return texts;
 }
 

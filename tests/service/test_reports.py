@@ -13,11 +13,12 @@ import yaml
 from flask import Flask
 from jsonschema import Draft202012Validator
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from service import settings_of
 from service.demo import demo_office, load_demo
 from service.extensions import db
-from service.models import Declarant, Draw, Office, ReviewCase, ReviewEvent
+from service.models import Declarant, Office, ReviewCase, ReviewEvent
 from service.reports import (
     DECIDED_STATES,
     OPEN_STATES,
@@ -30,7 +31,7 @@ from service.reports import (
     report_xlsx,
     spreadsheet_safe,
 )
-from service.reviews import assign, correct, open_case_based, open_cases_for_draw, transition
+from service.reviews import correct, open_case_based, transition
 from tests.service.conftest import AuthActions
 from tests.service.reviewing import TO_FINED, completed_draw, reviewed_draw, user, walk
 
@@ -247,14 +248,13 @@ def test_outcomes_count_each_case_once_by_its_final_or_current_state(app: Flask,
     assert [int(row[3]) for row in subtotals] == [3, 22]
 
 
-def test_cases_not_opened_yet_leave_the_outcomes_empty_but_the_draw_counted(
-    app: Flask, offices: dict[str, int]
-) -> None:
+def test_cases_opened_at_completion_count_as_drawn_until_they_move(app: Flask, offices: dict[str, int]) -> None:
     completed_draw(app, offices["kinmen"])
     with app.app_context():
         report = council_report(db.session, offices["kinmen"], roc_year=114)
-        assert report.drawn.total == 25 and report.cases.total == 0
+        assert report.drawn.total == 25 and report.cases.total == 25 and report.outcomes["drawn"].total == 25
         assert (report.declarations.regular, report.declarations.other) == (178, 66)
+        _assert_partition(report)
 
 
 # --- a council session's period -----------------------------------------------------------------
@@ -265,14 +265,13 @@ def _at(day: int, month: int = 10) -> datetime:
 
 
 def test_a_period_counts_its_draws_and_the_cases_as_they_stood_at_its_end(app: Flask, offices: dict[str, int]) -> None:
-    """The draw completes 2023-09-15 (Taipei 19:00, ROC 112/09/15); cases open the next day."""
+    """The draw completes 2023-09-15 (Taipei 19:00, ROC 112/09/15) and opens its cases then."""
     pk = completed_draw(app, offices["kinmen"])
     settings = settings_of(app)
     with app.app_context():
-        draw = db.session.get(Draw, pk)
         admin, reviewer = user("kinmen-admin"), user("kinmen-reviewer")
-        opened = open_cases_for_draw(db.session, settings, draw, admin, due_on=date(2099, 1, 31), now=_at(16, 9))
-        assign(db.session, settings, {case.id: reviewer for case in opened}, admin, now=_at(16, 9))
+        opened = db.session.scalars(select(ReviewCase).where(ReviewCase.draw_pk == pk).order_by(ReviewCase.id)).all()
+        assert len(opened) == 25 and all(case.assignee_id == reviewer.id for case in opened)
         first = opened[0].id
         for day, state in ((1, "querying"), (2, "under_review"), (3, "no_discrepancy"), (20, "closed")):
             due = None if state == "closed" else date(2099, 1, 31)
@@ -294,7 +293,7 @@ def test_a_period_counts_its_draws_and_the_cases_as_they_stood_at_its_end(app: F
         _assert_partition(autumn)
         # The draw's day, in Taipei, is inside a period that ends that day; the cases opened later.
         same_day = council_report(db.session, offices["kinmen"], period=Period(date(2023, 9, 15), date(2023, 9, 15)))
-        assert (same_day.drawn.total, same_day.cases.total) == (25, 0)
+        assert (same_day.drawn.total, same_day.cases.total) == (25, 25)
         # A period after the draw: no draw, no declarations — only the case-based check opened in it.
         winter = council_report(db.session, offices["kinmen"], period=Period(date(2023, 9, 16), date(2023, 12, 31)))
         assert (winter.declarations.total, winter.drawn.total) == (0, 0)
