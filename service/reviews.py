@@ -444,13 +444,14 @@ def open_on_completion(
 ) -> list[ReviewCase]:
     """Open a case for every entry the result selected, as the draw completes, in its transaction.
 
-    Logged at `now` (the completion's time), due `DEFAULT_DUE_DAYS` later, by `actor` (who
+    Logged at `now` (the completion's time), due `settings.notice_due_days` later (the due date
+    each drawn declarant's notice prints, `service.notices`), by `actor` (who
     completed the draw). Each case is inserted as `drawn` with nothing recorded, then its
     `opened` event — and, when the office has active reviewers, an `assignment` event giving the
     cases out in turn by case number (`even_split`) — is logged and the case projected from them.
     Cases already open for the draw are left alone, so running it twice opens nothing new.
     """
-    due_on = taipei_today(now) + timedelta(days=DEFAULT_DUE_DAYS)
+    due_on = taipei_today(now) + timedelta(days=settings.notice_due_days)
     cases, pending = _new_cases(session, draw, selections_in(result), actor, due_on, now)
     reviewers = {reviewer.id: reviewer for reviewer in reviewers_of(session, draw.office_id)}
     by_id = {case.id: case for case in cases}

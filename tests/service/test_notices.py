@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from service import settings_of
 from service.extensions import db
-from service.models import AuthEvent, Declarant, Draw
+from service.models import AuthEvent, Declarant, Draw, ReviewCase
 from service.notices import draw_notices, national_id_of, roc_date
 from tests.service.conftest import AuthActions
 from tests.service.lifecycle import get_draw, prepare_draft
@@ -60,6 +60,9 @@ def test_one_notice_per_drawn_declarant_in_zh_tw(app: Flask, offices: dict[str, 
         national_id = people[case]
         assert national_id not in page  # never the full ID
         assert national_id[:3] + "*****" + national_id[8:] in page
+    with app.app_context():  # the review cases opened at completion are due the same day the notices say
+        dues = set(db.session.scalars(select(ReviewCase.due_on).where(ReviewCase.draw_pk == pk)))
+    assert dues == {date(2023, 10, 15)}
     undrawn = next(case for case in salts if case not in drawn)
     assert salts[undrawn] not in page  # only the drawn get a notice
     comparison = json.loads(get_draw(app, pk).result or b"")["stages"][1]["selected"][0]["id"]
