@@ -10,7 +10,6 @@ Each step runs at least 30 trials per backend, bounded in time. After every rest
 """
 
 import base64
-import contextlib
 import json
 import random
 import threading
@@ -31,6 +30,7 @@ from tests.reliability.harness import (
     prepare_deployment,
     save_draft_at_round,
     set_clock,
+    until_server_dies,
     with_clock,
 )
 from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT
@@ -42,19 +42,11 @@ pytestmark = pytest.mark.slow
 
 def _kill_during(server: Server, action: Callable[[], object], delay: float) -> None:
     """Start `action` (an HTTP request) and SIGKILL the server `delay` seconds later."""
-    worker = threading.Thread(target=_swallow(action), daemon=True)
+    worker = threading.Thread(target=until_server_dies(action), daemon=True)
     worker.start()
     time.sleep(delay)
     server.kill()
     worker.join(timeout=30)
-
-
-def _swallow(action: Callable[[], object]) -> Callable[[], None]:
-    def run() -> None:
-        with contextlib.suppress(OSError):  # the connection dies with the server: that is the point
-            action()
-
-    return run
 
 
 class Witness:
