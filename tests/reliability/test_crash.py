@@ -218,7 +218,7 @@ def test_crash_during_announce(deployment: dict[str, str]) -> None:
     rng = random.Random(11)
 
     def trial(i: int) -> None:
-        draw_id = f"announce-{i}"
+        draw_id = f"kinmen-announce-{i}"
         with app_context(deployment):
             from datetime import timedelta
 
@@ -283,7 +283,7 @@ def test_crash_during_the_live_draw(deployment: dict[str, str]) -> None:
         ]
 
     def trial(i: int) -> None:
-        draw_id = f"live-{i}"
+        draw_id = f"kinmen-live-{i}"
         with app_context(deployment) as app:
             from service import settings_of
             from service.draw_lifecycle import announce
