@@ -25,7 +25,7 @@ def statistics_latest() -> Any:
     return statistics(years[0])
 
 
-@bp.route("/statistics/<int:roc_year>")
+@bp.route("/statistics/<year:roc_year>")
 @public
 def statistics(roc_year: int) -> Any:
     """One year's statistics: declarations, drawn, outcomes, referrals, fines."""

@@ -53,7 +53,7 @@ def draw(draw_id: str) -> Any:
     return jsonify(draw_summary(row))
 
 
-@api_blueprint.route("/stats/<int:roc_year>")
+@api_blueprint.route("/stats/<year:roc_year>")
 @public
 def stats(roc_year: int) -> Any:
     """A year's review statistics, aggregate only: the same figures as the annual report.

@@ -22,6 +22,7 @@ from service.declarations import (
 )
 from service.extensions import db
 from service.forms import EmptyForm, ExclusionForm, UploadForm
+from service.inputs import MAX_PAGE, query_int
 from service.models import Declarant, DeclarationUpload, Draw
 from service.operator import operator_blueprint as bp
 from service.operator.loading import current_office, owned_or_404
@@ -89,7 +90,7 @@ def upload() -> Any:
     return render_template("operator/upload.html", form=form), status
 
 
-@bp.route("/uploads/<int:upload_id>")
+@bp.route("/uploads/<id:upload_id>")
 @role_required(*OPERATORS)
 def upload_preview(upload_id: int) -> Any:
     """Progress while validating; then every problem, or the summary and the import button."""
@@ -100,7 +101,7 @@ def upload_preview(upload_id: int) -> Any:
     return render_template("operator/upload_preview.html", upload=upload, form=EmptyForm(), frozen=frozen)
 
 
-@bp.route("/uploads/<int:upload_id>/progress")
+@bp.route("/uploads/<id:upload_id>/progress")
 @role_required(*OPERATORS)
 def upload_progress(upload_id: int) -> Any:
     """JSON for the progress bar: status, rows done, rows in all (when known)."""
@@ -108,7 +109,7 @@ def upload_progress(upload_id: int) -> Any:
     return jsonify({"status": upload.status, "done": upload.progress_done, "total": upload.progress_total})
 
 
-@bp.route("/uploads/<int:upload_id>/import", methods=["POST"])
+@bp.route("/uploads/<id:upload_id>/import", methods=["POST"])
 @role_required(*OPERATORS)
 def upload_import(upload_id: int) -> Any:
     """Import a clean upload (replacing the year's declarants)."""
@@ -122,7 +123,7 @@ def upload_import(upload_id: int) -> Any:
     return redirect_to("operator.upload_preview", upload_id=upload.id)
 
 
-@bp.route("/uploads/<int:upload_id>/discard", methods=["POST"])
+@bp.route("/uploads/<id:upload_id>/discard", methods=["POST"])
 @role_required(*OPERATORS)
 def upload_discard(upload_id: int) -> Any:
     """Throw away an upload that was not imported."""
@@ -137,7 +138,7 @@ def upload_discard(upload_id: int) -> Any:
     return redirect_to("operator.upload")
 
 
-@bp.route("/years/<int:roc_year>")
+@bp.route("/years/<year:roc_year>")
 @role_required(*OPERATORS)
 def population(roc_year: int) -> Any:
     """The year's population by stratum and agency, the declarants, and the exclusions."""
@@ -146,7 +147,7 @@ def population(roc_year: int) -> Any:
     if not summary["total"]:
         abort(404)
     query_text = request.args.get("q", "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = query_int("page", 1, low=1, high=MAX_PAGE) or 1
     query = select(Declarant).where(Declarant.office_id == office.id, Declarant.roc_year == roc_year)
     if query_text:
         like = f"%{query_text}%"
@@ -172,7 +173,7 @@ def population(roc_year: int) -> Any:
     )
 
 
-@bp.route("/declarants/<int:declarant_id>/exclude", methods=["POST"])
+@bp.route("/declarants/<id:declarant_id>/exclude", methods=["POST"])
 @role_required(*OPERATORS)
 def exclude(declarant_id: int) -> Any:
     """Exclude a declarant from the population, with a reason."""
@@ -190,7 +191,7 @@ def exclude(declarant_id: int) -> Any:
     return redirect_to("operator.population", roc_year=declarant.roc_year)
 
 
-@bp.route("/declarants/<int:declarant_id>/include", methods=["POST"])
+@bp.route("/declarants/<id:declarant_id>/include", methods=["POST"])
 @role_required(*OPERATORS)
 def include(declarant_id: int) -> Any:
     """Put an excluded declarant back into the population."""

@@ -31,7 +31,7 @@ def _report(roc_year: int) -> Any:
     return annual_report(db.session, roc_year, current_user.office_id)
 
 
-@bp.route("/reports/<int:roc_year>")
+@bp.route("/reports/<year:roc_year>")
 @role_required(*VIEWERS)
 def report(roc_year: int) -> Any:
     """The year's report as a page."""
@@ -51,14 +51,14 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
     return response
 
 
-@bp.route("/reports/<int:roc_year>.csv")
+@bp.route("/reports/<year:roc_year>.csv")
 @role_required(*VIEWERS)
 def report_csv_file(roc_year: int) -> Response:
     """The year's report as CSV."""
     return _download(report_csv(_report(roc_year)), "text/csv", f"review-report-{roc_year}.csv")
 
 
-@bp.route("/reports/<int:roc_year>.xlsx")
+@bp.route("/reports/<year:roc_year>.xlsx")
 @role_required(*VIEWERS)
 def report_xlsx_file(roc_year: int) -> Response:
     """The year's report as XLSX."""
