@@ -67,9 +67,10 @@ def stats(roc_year: int) -> Any:
         if office is None:
             abort(404)
         office_id = office.id
-    if roc_year not in report_years(db.session, office_id):
+    # Only what an announced draw has made public counts (a year just imported is not there yet).
+    if roc_year not in report_years(db.session, office_id, public=True):
         abort(404, description="There are no declarations of that year.")
-    body = stats_json(annual_report(db.session, roc_year, office_id))
+    body = stats_json(annual_report(db.session, roc_year, office_id, public=True))
     response = jsonify({**body, "office": slug or None})
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -61,9 +61,22 @@ class AnnualReport:
         return sum(self.outcomes.values())
 
 
-def report_years(session: Session, office_id: int | None = None) -> list[int]:
-    """The years with declarations, newest first."""
+#: A draw in one of these has published its population: its year's figures may be public.
+PUBLISHED_STATUSES = ("announced", "completed", "abandoned")
+
+
+def published_offices(roc_year: int) -> Any:
+    """The offices with an announced (or later) draw of `roc_year` (a subquery of office ids)."""
+    return select(Draw.office_id).where(Draw.roc_year == roc_year, Draw.status.in_(PUBLISHED_STATUSES))
+
+
+def report_years(session: Session, office_id: int | None = None, *, public: bool = False) -> list[int]:
+    """The years with declarations, newest first; `public`: only years with an announced draw."""
     query = select(Declarant.roc_year).distinct()
+    if public:
+        query = select(Draw.roc_year).where(Draw.status.in_(PUBLISHED_STATUSES)).distinct()
+        query = query.where(Draw.office_id == office_id) if office_id is not None else query
+        return sorted(session.scalars(query), reverse=True)
     if office_id is not None:
         query = query.where(Declarant.office_id == office_id)
     return sorted(session.scalars(query), reverse=True)
@@ -86,11 +99,18 @@ def was_referred(case: ReviewCase) -> bool:
     return any(standing[e.id].to_state == "referred" for e in case.events if e.kind in ("opened", "transition"))
 
 
-def annual_report(session: Session, roc_year: int, office_id: int | None = None) -> AnnualReport:
-    """The figures of `roc_year` for one office (or all offices when `office_id` is None)."""
+def annual_report(
+    session: Session, roc_year: int, office_id: int | None = None, *, public: bool = False
+) -> AnnualReport:
+    """The figures of `roc_year` for one office (or all offices when `office_id` is None).
+
+    `public` (the statistics page and API): only offices with an announced draw of that year count;
+    until then an office's imported declarations and its case-based reviews are its own business.
+    """
 
     def scoped(query: Any, model: Any) -> Any:
-        return query.where(model.office_id == office_id) if office_id is not None else query
+        query = query.where(model.office_id == office_id) if office_id is not None else query
+        return query.where(model.office_id.in_(published_offices(roc_year))) if public else query
 
     declarant_rows = session.execute(
         scoped(
