@@ -121,6 +121,7 @@ def _signed_in(app: Flask, username: str | None) -> FlaskClient:
 
 
 @pytest.mark.slow  # about 4,000 requests per backend: `make test`, not `make check`
+@pytest.mark.timeout(1200)  # a minute on an idle machine; far more on a shared one
 def test_every_route_survives_hostile_values_and_changes_nothing(app: Flask, offices: dict[str, int]) -> None:
     reviewed_draw(app, offices)
     clients = {who: _signed_in(app, who) for who in ("kinmen-admin", "kinmen-operator", "kinmen-reviewer")}
