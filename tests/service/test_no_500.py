@@ -130,12 +130,13 @@ def test_every_route_survives_hostile_values_and_changes_nothing(app: Flask, off
     failures = [failure for who, client in clients.items() for failure in _walk(app, client, who)]
     assert failures == []
     after = _database_state(app)
-    # Hostile sign-in attempts (`POST /login` with a huge "username") are recorded, as they should be:
-    # the one table that grows, and only with failures.
+    # Hostile sign-in attempts (`POST /login` with a huge "username") are recorded, as they should be,
+    # and so is each download of a draw's salts (`POST …/salts.csv`, a read that is audited): the one
+    # table that grows, and with nothing else.
     assert {**after, "auth_event": 0} == {**before, "auth_event": 0}
     with app.app_context():
         kinds = set(db.session.scalars(select(AuthEvent.event).where(AuthEvent.id > before["auth_event"])))
-    assert kinds <= {"password_failed", "refused_locked", "locked"}, kinds
+    assert kinds <= {"password_failed", "refused_locked", "locked", "salts.exported"}, kinds
     # Still signed in: the walk was answered, not thrown out (a 5xx would have ended the session).
     assert clients["kinmen-reviewer"].get("/reviews/").status_code == 200
 
