@@ -1,6 +1,7 @@
 # Sunshine Draw — the two commands of the README, and a few more.
 #   make run    virtualenv, install, migrate SQLite, load the demo year, gunicorn on GUNICORN_BIND (127.0.0.1:8000)
-#   make test   install the test tools (and Chromium when missing), lint, types, the whole suite
+#   make check  lint, types and the unit tests (no browser, reliability, benchmark or slow tests): the quick answer
+#   make test   install the test tools (and Chromium when missing), lint, types, the whole suite (what CI runs)
 #   make bench  the benchmarks B1–B5, written to docs/benchmarks.md
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test lint types unit browser-deps browser-js bench-deps demo bench clean translations screenshots
+.PHONY: run check test lint types unit browser-deps browser-js bench-deps demo bench clean translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +58,14 @@ lint: $(VENV)/.dev
 types: $(VENV)/.dev
 	$(BIN)/mypy
 
-unit: $(VENV)/.dev
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+# The unit tier: everything but the browser, reliability (real gunicorn, SIGKILL) and benchmark
+# tests and those marked slow; on SQLite only unless CHECK_DATABASE_URL names a PostgreSQL database.
+UNIT_TESTS := --ignore=tests/browser --ignore=tests/reliability --ignore=tests/benchmarks -m "not slow and not browser"
+
+unit: $(VENV)/.dev translations
+	TEST_DATABASE_URL=$(CHECK_DATABASE_URL) $(BIN)/python -m pytest -q -p no:cacheprovider $(UNIT_TESTS)
+
+check: lint types unit
 
 # axe-core for the accessibility test, from the npm registry at the version the lock file pins.
 AXE := tests/browser/node_modules/axe-core/axe.min.js

@@ -24,6 +24,7 @@ from public_site.cache import IMMUTABLE, accepts_gzip, keep_for
 from service.access import public
 from service.bundles import BundleUnavailable, bundle_zip, draw_events, events_json, events_size
 from service.extensions import db
+from service.inputs import MAX_ID, ascii_int
 from service.keystore import active_key
 from service.models import Draw, LogEntry
 from service.transparency import consistency, inclusion, latest_checkpoint, log_size
@@ -189,9 +190,10 @@ def _int_arg(name: str, default: int | None = None) -> int:
         if default is None:
             abort(400, description=f"The parameter {name} is required.")
         return default
-    if not raw.isdigit() or len(raw) > 18:
-        abort(400, description=f"The parameter {name} must be a whole number.")
-    return int(raw)
+    value = ascii_int(raw, 0, MAX_ID)  # ASCII digits only: `start=１` is not a number here
+    if value is None:
+        abort(400, description=f"The parameter {name} must be a whole number from 0 to {MAX_ID}.")
+    return value
 
 
 def _json(payload: Any) -> Response:

@@ -124,7 +124,7 @@ def _add_statistics(site: SiteMap) -> None:
     from service.reports import report_years
 
     site.pages.append("/statistics")
-    for year in report_years(db.session):
+    for year in report_years(db.session, public=True):  # the years an announced draw made public
         site.pages.append(f"/statistics/{year}")
         site.files.append(f"/api/v1/stats/{year}")
 

@@ -19,20 +19,20 @@ from service.reviews import state_label
 @public
 def statistics_latest() -> Any:
     """The newest year's statistics."""
-    years = report_years(db.session)
+    years = report_years(db.session, public=True)
     if not years:
         return render_template("public/statistics.html", report=None, years=[], chart=None)
     return statistics(years[0])
 
 
-@bp.route("/statistics/<int:roc_year>")
+@bp.route("/statistics/<year:roc_year>")
 @public
 def statistics(roc_year: int) -> Any:
     """One year's statistics: declarations, drawn, outcomes, referrals, fines."""
-    years = report_years(db.session)
+    years = report_years(db.session, public=True)  # only years an announced draw has made public
     if roc_year not in years:
         abort(404)
-    report = annual_report(db.session, roc_year)
+    report = annual_report(db.session, roc_year, public=True)
     return render_template(
         "public/statistics.html",
         report=report,

@@ -53,7 +53,7 @@ def draw(draw_id: str) -> Any:
     return jsonify(draw_summary(row))
 
 
-@api_blueprint.route("/stats/<int:roc_year>")
+@api_blueprint.route("/stats/<year:roc_year>")
 @public
 def stats(roc_year: int) -> Any:
     """A year's review statistics, aggregate only: the same figures as the annual report.
@@ -67,9 +67,10 @@ def stats(roc_year: int) -> Any:
         if office is None:
             abort(404)
         office_id = office.id
-    if roc_year not in report_years(db.session, office_id):
+    # Only what an announced draw has made public counts (a year just imported is not there yet).
+    if roc_year not in report_years(db.session, office_id, public=True):
         abort(404, description="There are no declarations of that year.")
-    body = stats_json(annual_report(db.session, roc_year, office_id))
+    body = stats_json(annual_report(db.session, roc_year, office_id, public=True))
     response = jsonify({**body, "office": slug or None})
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -52,7 +52,9 @@ def parse_percent(text: str) -> int:
         value = Decimal(cleaned)
     except InvalidOperation:
         raise DrawRuleError(_l("%(text)s is not a percentage.", text=text)) from None
-    basis_points = value * 100
+    if not cleaned.isascii() or not value.is_finite():  # "sNaN", "Infinity", full-width "１０"
+        raise DrawRuleError(_l("%(text)s is not a percentage.", text=text))
+    basis_points = value * 100 if 0 < value <= 100 else Decimal(-1)  # "1e999999" × 100 would overflow
     if basis_points != basis_points.to_integral_value() or not 0 < basis_points <= 10000:
         raise DrawRuleError(_l("%(text)s must be a percentage above 0 and at most 100, in steps of 0.01.", text=text))
     return int(basis_points)

@@ -57,6 +57,44 @@ def plan_for(session: Session, office: Office, roc_year: int, rule: Rule) -> Pla
         raise DrawSetupError(exc.args[0]) from None
 
 
+def draw_id_prefix(office: Office) -> str:
+    """The office's namespace of draw ids: its slug and a dash (`kinmen-114-annual`)."""
+    return f"{office.slug}-"
+
+
+def check_draw_id(session: Session, office: Office, draw_id: str, draw: Draw | None) -> None:
+    """Refuse a draw id that is malformed, outside the office's namespace, or taken.
+
+    Every office names its draws inside its own namespace (`<slug>-…`), so the only draws a new
+    id can clash with are the office's own (or, before this rule, published ones): the "already
+    used" answer never tells one office the id of another office's unpublished draft. A draft
+    saved before the rule keeps its id while it is edited unchanged.
+    """
+    if not ID_PATTERN.fullmatch(draw_id):
+        raise DrawSetupError(
+            _l("The public identifier may use letters, digits, dot, dash and underscore (at most 64).")
+        )
+    if draw is None or draw.draw_id != draw_id:
+        prefix = draw_id_prefix(office)
+        if not draw_id.startswith(prefix) or draw_id == prefix:
+            raise DrawSetupError(
+                _l("The public identifier must begin with %(prefix)s, this office's own prefix.", prefix=prefix)
+            )
+        # An office whose slug extends this one's (`kinmen-north` for `kinmen`) owns that part of the
+        # namespace: refused by the slug alone, whatever drafts exist.
+        for slug in session.scalars(select(Office.slug).where(Office.id != office.id)):
+            if draw_id.startswith(f"{slug}-"):
+                raise DrawSetupError(
+                    _l(
+                        "The public identifier may not begin with %(prefix)s, another office's prefix.",
+                        prefix=f"{slug}-",
+                    )
+                )
+    clash = session.scalar(select(Draw).where(Draw.draw_id == draw_id))
+    if clash is not None and clash is not draw:
+        raise DrawSetupError(_l("The identifier %(id)s is already used by another draw.", id=draw_id))
+
+
 def save_draft(
     session: Session,
     *,
@@ -72,13 +110,7 @@ def save_draft(
     """
     if draw is not None and draw.status != "draft":
         raise DrawSetupError(_l("Only a draft can be changed; this draw has been announced."))
-    if not ID_PATTERN.fullmatch(setup.draw_id):
-        raise DrawSetupError(
-            _l("The public identifier may use letters, digits, dot, dash and underscore (at most 64).")
-        )
-    clash = session.scalar(select(Draw).where(Draw.draw_id == setup.draw_id))
-    if clash is not None and clash is not draw:
-        raise DrawSetupError(_l("The identifier %(id)s is already used by another draw.", id=setup.draw_id))
+    check_draw_id(session, office, setup.draw_id, draw)
     if setup.dice_count is None and not setup.use_drand:
         raise DrawSetupError(_l("Use dice, drand or both: a draw needs public randomness besides the sealed secret."))
     if setup.scheduled_at.tzinfo is None:

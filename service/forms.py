@@ -9,7 +9,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -18,6 +17,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from service.inputs import MAX_ID, IntegerField
 
 
 class Form(FlaskForm):  # type: ignore[misc]
@@ -121,18 +122,18 @@ class StepForm(Form):
     from_state = StringField(validators=[Optional(), Length(max=24)])
     note = TextAreaField(_l("Note (what was done and why)"), validators=[DataRequired(), Length(max=2000)])
     due_on = DateField(_l("Next due date"), validators=[Optional()])
-    fine_amount = IntegerField(_l("Fine (NT$)"), validators=[Optional(), NumberRange(min=1)])
+    fine_amount = IntegerField(_l("Fine (NT$)"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     fine_ground = SelectField(_l("Ground of the fine"), validators=[Optional()], validate_choice=False)
 
 
 class CorrectionForm(Form):
     """A correction of an earlier step, recorded as a new entry that names it."""
 
-    event_id = IntegerField(_l("Entry to correct"), validators=[DataRequired()])
+    event_id = IntegerField(_l("Entry to correct"), validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)])
     to_state = StringField(_l("Corrected state"), validators=[Optional(), Length(max=24)])
     note = TextAreaField(_l("Corrected note (say what was wrong)"), validators=[DataRequired(), Length(max=2000)])
     due_on = DateField(_l("Next due date"), validators=[Optional()])
-    fine_amount = IntegerField(_l("Fine (NT$)"), validators=[Optional(), NumberRange(min=1)])
+    fine_amount = IntegerField(_l("Fine (NT$)"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     fine_ground = SelectField(_l("Ground of the fine"), validators=[Optional()], validate_choice=False)
 
 

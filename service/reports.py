@@ -243,9 +243,22 @@ class CouncilReport:
         return _sum(self.outcomes[s] for s in OPEN_STATES)
 
 
-def report_years(session: Session, office_id: int | None = None) -> list[int]:
-    """The years with declarations, newest first."""
+#: A draw in one of these has published its population: its year's figures may be public.
+PUBLISHED_STATUSES = ("announced", "completed", "abandoned")
+
+
+def published_offices(roc_year: int) -> Any:
+    """The offices with an announced (or later) draw of `roc_year` (a subquery of office ids)."""
+    return select(Draw.office_id).where(Draw.roc_year == roc_year, Draw.status.in_(PUBLISHED_STATUSES))
+
+
+def report_years(session: Session, office_id: int | None = None, *, public: bool = False) -> list[int]:
+    """The years with declarations, newest first; `public`: only years with an announced draw."""
     query = select(Declarant.roc_year).distinct()
+    if public:
+        query = select(Draw.roc_year).where(Draw.status.in_(PUBLISHED_STATUSES)).distinct()
+        query = query.where(Draw.office_id == office_id) if office_id is not None else query
+        return sorted(session.scalars(query), reverse=True)
     if office_id is not None:
         query = query.where(Declarant.office_id == office_id)
     return sorted(session.scalars(query), reverse=True)
@@ -290,7 +303,12 @@ def _drawn_split(session: Session, draw: Draw) -> tuple[Split, Split]:
 
 
 def council_report(
-    session: Session, office_id: int | None, *, roc_year: int | None = None, period: Period | None = None
+    session: Session,
+    office_id: int | None,
+    *,
+    roc_year: int | None = None,
+    period: Period | None = None,
+    public: bool = False,
 ) -> CouncilReport:
     """The report of a year (`roc_year`) or a period (`period`), for one office or (None) all.
 
@@ -298,12 +316,16 @@ def council_report(
     they stand now. A period counts the draws completed within it (Taipei dates, both days
     included), every declaration of those draws' years, the cases those draws opened and the
     case-based checks opened within it — each case as it stood at the end of the period.
+    `public` (a year only): only offices with an announced draw of that year count.
     """
     if (roc_year is None) == (period is None):
         raise ValueError("a report is of a year or of a period")
+    if public and roc_year is None:
+        raise ValueError("public figures are of a year")
 
     def scoped(query: Any, model: Any) -> Any:
-        return query.where(model.office_id == office_id) if office_id is not None else query
+        query = query.where(model.office_id == office_id) if office_id is not None else query
+        return query.where(model.office_id.in_(published_offices(roc_year))) if public and roc_year else query
 
     draw_query = scoped(select(Draw).where(Draw.status == "completed"), Draw)
     first, until = datetime.min.replace(tzinfo=UTC), None
@@ -437,9 +459,15 @@ class AnnualReport:
         return sum(self.outcomes.values())
 
 
-def annual_report(session: Session, roc_year: int, office_id: int | None = None) -> AnnualReport:
-    """The figures of `roc_year` for one office (or all offices when `office_id` is None)."""
-    report = council_report(session, office_id, roc_year=roc_year)
+def annual_report(
+    session: Session, roc_year: int, office_id: int | None = None, *, public: bool = False
+) -> AnnualReport:
+    """The figures of `roc_year` for one office (or all offices when `office_id` is None).
+
+    `public` (the statistics page and API): only offices with an announced draw of that year count;
+    until then an office's imported declarations and its case-based reviews are its own business.
+    """
+    report = council_report(session, office_id, roc_year=roc_year, public=public)
     return AnnualReport(
         roc_year=roc_year,
         office_name=report.office_name,

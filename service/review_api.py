@@ -24,6 +24,7 @@ from service import settings_of
 from service.access import ACCESS_ATTRIBUTE
 from service.accounts import api_token_for
 from service.extensions import csrf, db, login_manager
+from service.inputs import MAX_ID, MAX_YEAR, MIN_YEAR, query_int
 from service.keystore import KeyUnavailable
 from service.models import REVIEW_STATES, ReviewCase, ReviewEvent
 from service.reviewer.loading import VIEWERS
@@ -199,13 +200,13 @@ def cases() -> Any:
         stage=stage,
         state=state,
         agency=(request.args.get("agency") or "").strip()[:200] or None,
-        roc_year=request.args.get("year", type=int),
+        roc_year=query_int("year", low=MIN_YEAR, high=MAX_YEAR),
     )
     rows = find_cases(db.session, current_user.office_id, filters)
     return jsonify({"scope": scope, "cases": [case_summary(case) for case in rows]})
 
 
-@review_api_blueprint.route("/cases/<int:case_id>")
+@review_api_blueprint.route("/cases/<id:case_id>")
 @api_access(*VIEWERS)
 def case(case_id: int) -> Any:
     """One case of my office, with its declaration and history."""
@@ -223,7 +224,7 @@ def _body() -> dict[str, Any] | None:
 def _optional_int(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not -MAX_ID <= value <= MAX_ID:
         raise ValueError(value)
     return value
 
@@ -276,7 +277,7 @@ def _review_error(exc: ReviewError) -> Any:
     return error_response(422, "refused", str(exc))
 
 
-@review_api_blueprint.route("/cases/<int:case_id>/transitions", methods=["POST"])
+@review_api_blueprint.route("/cases/<id:case_id>/transitions", methods=["POST"])
 @api_access("reviewer")
 def case_transition(case_id: int) -> Any:
     """Take the next step of a case assigned to me."""
@@ -302,7 +303,7 @@ def case_transition(case_id: int) -> Any:
     return _record(case_id, action)
 
 
-@review_api_blueprint.route("/cases/<int:case_id>/corrections", methods=["POST"])
+@review_api_blueprint.route("/cases/<id:case_id>/corrections", methods=["POST"])
 @api_access("reviewer")
 def case_correction(case_id: int) -> Any:
     """Correct an earlier entry (named by its sequence number) of a case assigned to me."""

@@ -8,9 +8,10 @@ from flask import Flask, Response, g, jsonify, redirect, render_template, reques
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
+from service import inputs
 from service.database import begin_mode
 from service.extensions import db, login_manager
 from service.models import User
@@ -47,6 +48,7 @@ class DrawIdConverter(BaseConverter):
 def register_converters(app: Flask) -> None:
     """URL converters; installed before any blueprint is registered."""
     app.url_map.converters["draw_id"] = DrawIdConverter
+    inputs.register(app)  # <id:…>, <year:…> and the JSON body limits
 
 
 def register(app: Flask) -> None:
@@ -92,7 +94,8 @@ def register(app: Flask) -> None:
             headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if request.is_secure:  # HTTPS here or at a proxy gunicorn trusts (forwarded_allow_ips); RFC 6797 §7.2
+            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if current_user.is_authenticated or not getattr(g, "public_page", False):
@@ -106,7 +109,9 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(413)
-    def too_large(_error: HTTPException) -> Any:
+    def too_large(error: HTTPException) -> Any:
+        if error.description != RequestEntityTooLarge.description:  # a smaller limit than uploads' (JSON)
+            return error_response(413, "too_large", error.description or "")
         limit_mb = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
         return error_response(413, "too_large", gettext("The upload is larger than %(limit)s MB.", limit=limit_mb))
 

@@ -25,6 +25,7 @@ from service.declarations import (
 )
 from service.extensions import db
 from service.forms import EmptyForm, ExclusionForm, UploadForm
+from service.inputs import MAX_PAGE, query_int
 from service.models import Declarant, DeclarationUpload, Draw
 from service.operator import operator_blueprint as bp
 from service.operator.loading import current_office, owned_or_404
@@ -150,7 +151,7 @@ def upload_template(kind: str) -> Response:
     return response
 
 
-@bp.route("/uploads/<int:upload_id>")
+@bp.route("/uploads/<id:upload_id>")
 @role_required(*OPERATORS)
 def upload_preview(upload_id: int) -> Any:
     """Progress while validating; then every problem, or the summary and the import button."""
@@ -167,7 +168,7 @@ def upload_preview(upload_id: int) -> Any:
     )
 
 
-@bp.route("/uploads/<int:upload_id>/progress")
+@bp.route("/uploads/<id:upload_id>/progress")
 @role_required(*OPERATORS)
 def upload_progress(upload_id: int) -> Any:
     """JSON for the progress bar: status, rows done, rows in all (when known)."""
@@ -175,7 +176,7 @@ def upload_progress(upload_id: int) -> Any:
     return jsonify({"status": upload.status, "done": upload.progress_done, "total": upload.progress_total})
 
 
-@bp.route("/uploads/<int:upload_id>/import", methods=["POST"])
+@bp.route("/uploads/<id:upload_id>/import", methods=["POST"])
 @role_required(*OPERATORS)
 def upload_import(upload_id: int) -> Any:
     """Import a clean upload (replacing the year's declarants)."""
@@ -189,7 +190,7 @@ def upload_import(upload_id: int) -> Any:
     return redirect_to("operator.upload_preview", upload_id=upload.id)
 
 
-@bp.route("/uploads/<int:upload_id>/discard", methods=["POST"])
+@bp.route("/uploads/<id:upload_id>/discard", methods=["POST"])
 @role_required(*OPERATORS)
 def upload_discard(upload_id: int) -> Any:
     """Throw away an upload that was not imported."""
@@ -204,7 +205,7 @@ def upload_discard(upload_id: int) -> Any:
     return redirect_to("operator.upload", year=upload.roc_year)
 
 
-@bp.route("/years/<int:roc_year>")
+@bp.route("/years/<year:roc_year>")
 @role_required(*OPERATORS)
 def population(roc_year: int) -> Any:
     """The year's population by stratum and agency, the declarants, and the exclusions."""
@@ -213,7 +214,7 @@ def population(roc_year: int) -> Any:
     if not summary["total"]:
         abort(404)
     query_text = request.args.get("q", "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = query_int("page", 1, low=1, high=MAX_PAGE) or 1
     query = select(Declarant).where(Declarant.office_id == office.id, Declarant.roc_year == roc_year)
     if query_text:
         like = f"%{query_text}%"
@@ -239,7 +240,7 @@ def population(roc_year: int) -> Any:
     )
 
 
-@bp.route("/declarants/<int:declarant_id>/exclude", methods=["POST"])
+@bp.route("/declarants/<id:declarant_id>/exclude", methods=["POST"])
 @role_required(*OPERATORS)
 def exclude(declarant_id: int) -> Any:
     """Exclude a declarant from the population, with a reason."""
@@ -257,7 +258,7 @@ def exclude(declarant_id: int) -> Any:
     return redirect_to("operator.population", roc_year=declarant.roc_year)
 
 
-@bp.route("/declarants/<int:declarant_id>/include", methods=["POST"])
+@bp.route("/declarants/<id:declarant_id>/include", methods=["POST"])
 @role_required(*OPERATORS)
 def include(declarant_id: int) -> Any:
     """Put an excluded declarant back into the population."""

@@ -161,7 +161,7 @@ def draw_detail(draw_id: str) -> Any:
     )
 
 
-@bp.route("/years/<int:roc_year>/quota")
+@bp.route("/years/<year:roc_year>/quota")
 @role_required(*OPERATORS)
 def quota_preview(roc_year: int) -> Any:
     """JSON: the quotas a rule gives for the year's population (the setup page shows them live)."""

@@ -11,6 +11,7 @@ from service import settings_of
 from service.access import role_required
 from service.extensions import db
 from service.forms import CaseBasedForm, EmptyForm, OpenCasesForm
+from service.inputs import parse_id
 from service.keystore import KeyUnavailable
 from service.models import Draw, ReviewCase, User
 from service.operator.loading import draw_or_404
@@ -63,7 +64,8 @@ def _reviewer_from(value: str) -> User | None:
     """The user a form field names (None for "unassigned"); 400 when it names no user of the office."""
     if value == "":
         return None
-    user = db.session.get(User, int(value)) if value.isdigit() else None
+    user_id = parse_id(value)
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or user.office_id != current_user.office_id:
         abort(400)
     return user
@@ -90,7 +92,8 @@ def assignments_save() -> Any:
         if not key.startswith("case-") or not key[5:].isdigit():
             continue
         reviewer = _reviewer_from(value)
-        case = db.session.get(ReviewCase, int(key[5:]))
+        case_id = parse_id(key[5:])
+        case = db.session.get(ReviewCase, case_id) if case_id is not None else None
         if case is None or case.office_id != current_user.office_id:
             abort(400)
         if case.assignee_id != (reviewer.id if reviewer else None):
@@ -99,7 +102,7 @@ def assignments_save() -> Any:
     return redirect_to("reviewer.assignments")
 
 
-@bp.route("/cases/<int:case_id>/assign", methods=["POST"])
+@bp.route("/cases/<id:case_id>/assign", methods=["POST"])
 @role_required("admin")
 def case_assign(case_id: int) -> Any:
     """Assign or reassign one case from its page."""

@@ -10,6 +10,7 @@ from service import settings_of
 from service.access import role_required
 from service.extensions import db
 from service.forms import CorrectionForm, EmptyForm, StepForm
+from service.inputs import MAX_YEAR, MIN_YEAR, query_int
 from service.keystore import KeyUnavailable
 from service.models import REVIEW_STATES
 from service.reviewer import reviewer_blueprint as bp
@@ -44,7 +45,7 @@ def filters_from_request() -> tuple[str, CaseFilters]:
     stage = request.args.get("stage", "")
     state = request.args.get("state", "")
     agency = request.args.get("agency", "").strip()[:200]
-    year = request.args.get("year", type=int)
+    year = query_int("year", low=MIN_YEAR, high=MAX_YEAR)
     return scope, CaseFilters(
         assignee_id=current_user.id if scope == "mine" else None,
         stage=stage if stage in STAGE_LABELS else None,
@@ -81,7 +82,7 @@ def _ground_choices() -> list[tuple[str, str]]:
     ]
 
 
-@bp.route("/cases/<int:case_id>")
+@bp.route("/cases/<id:case_id>")
 @role_required(*VIEWERS)
 def case_page(case_id: int) -> Any:
     """A case: the declaration (national ID masked), its history, and the next steps."""
@@ -123,7 +124,7 @@ def _act(case_id: int, action: Any, success: str) -> Any:
     return redirect_to("reviewer.case_page", case_id=case_id)
 
 
-@bp.route("/cases/<int:case_id>/steps", methods=["POST"])
+@bp.route("/cases/<id:case_id>/steps", methods=["POST"])
 @role_required("reviewer")
 def case_step(case_id: int) -> Any:
     """Record the next step of a case assigned to me."""
@@ -152,7 +153,7 @@ def case_step(case_id: int) -> Any:
     )
 
 
-@bp.route("/cases/<int:case_id>/corrections", methods=["POST"])
+@bp.route("/cases/<id:case_id>/corrections", methods=["POST"])
 @role_required("reviewer")
 def case_correction(case_id: int) -> Any:
     """Correct an earlier entry of a case assigned to me (a new entry that names it)."""

@@ -65,7 +65,7 @@ def _year_report(roc_year: int) -> CouncilReport:
     return council_report(db.session, current_user.office_id, roc_year=roc_year)
 
 
-@bp.route("/reports/<int:roc_year>")
+@bp.route("/reports/<year:roc_year>")
 @role_required(*VIEWERS)
 def report(roc_year: int) -> Any:
     """A year's report as a page."""
@@ -78,14 +78,14 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
     return response
 
 
-@bp.route("/reports/<int:roc_year>.csv")
+@bp.route("/reports/<year:roc_year>.csv")
 @role_required(*VIEWERS)
 def report_csv_file(roc_year: int) -> Response:
     """A year's report as CSV."""
     return _download(report_csv(_year_report(roc_year)), "text/csv", f"review-report-{roc_year}.csv")
 
 
-@bp.route("/reports/<int:roc_year>.xlsx")
+@bp.route("/reports/<year:roc_year>.xlsx")
 @role_required(*VIEWERS)
 def report_xlsx_file(roc_year: int) -> Response:
     """A year's report as XLSX."""

@@ -24,6 +24,7 @@ from service.bindings import SaltRow, SaltsLost, salt_rows
 from service.declaration_files import mask_national_id
 from service.extensions import db
 from service.forms import EmptyForm
+from service.inputs import MAX_PAGE, query_int
 from service.models import Draw
 from service.operator.loading import draw_or_404
 from service.reports import spreadsheet_safe
@@ -86,7 +87,7 @@ def salts(draw_id: str) -> Any:
     if wanted:
         rows = [row for row in rows if row.case_number == wanted]
     pages = max(1, -(-len(rows) // PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = min(query_int("page", 1, low=1, high=MAX_PAGE) or 1, pages)
     shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     return render_template(
         "reviewer/salts.html",

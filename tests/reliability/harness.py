@@ -6,6 +6,7 @@ group) and started again on the same database, as a power cut would.
 
 import contextlib
 import hashlib
+import http.client
 import http.cookiejar
 import os
 import re
@@ -17,7 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,24 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
 KEY_PASSPHRASE = "reliability key passphrase"
+
+
+#: What a request raises when the server dies under it: a refused or reset connection (`OSError`,
+#: which covers urllib's `URLError`, `RemoteDisconnected` and timeouts) or an answer cut short
+#: (`http.client.HTTPException`: `IncompleteRead` of a half-sent body, `BadStatusLine`…, which are
+#: not `OSError`s). The crash tests kill the server on purpose, so any of these is the expected end.
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (OSError, http.client.HTTPException)
+
+
+def until_server_dies(action: Callable[[], object]) -> Callable[[], None]:
+    """`action` (an HTTP request) for a thread the test kills the server under: a connection error
+    is the expected end; anything else (an assertion, a bug in the client) still fails the test."""
+
+    def run() -> None:
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            action()
+
+    return run
 
 
 def free_port() -> int:
@@ -119,7 +138,7 @@ class Server:
             try:
                 with urllib.request.urlopen(self.base + "/api/v1/draws", timeout=1):
                     return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
+            except CONNECTION_ERRORS:  # not listening yet, or a worker still starting
                 time.sleep(0.1)
         self.kill()
         raise RuntimeError("gunicorn did not start in time")

@@ -2,7 +2,7 @@
 review transitions,
 restart it, and check that nothing is half-written and history still verifies.
 
-Each step runs at least 30 trials per backend, bounded in time. After every restart:
+Each step runs 30 trials per backend (bounded by pytest's timeout, not by a time budget). After every restart:
 - the draw has no result or a complete, signed, logged one, and no half-announced state;
 - redoing the interrupted step gives the identical result (recomputed from what is stored);
 - the log's root recomputes to the last checkpoint (`verify_log` finds nothing);
@@ -10,7 +10,6 @@ Each step runs at least 30 trials per backend, bounded in time. After every rest
 """
 
 import base64
-import contextlib
 import json
 import random
 import threading
@@ -31,30 +30,22 @@ from tests.reliability.harness import (
     prepare_deployment,
     save_draft_at_round,
     set_clock,
+    until_server_dies,
     with_clock,
 )
 from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT
 
 TRIALS = 30
-STEP_BUDGET_SECONDS = 240
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 def _kill_during(server: Server, action: Callable[[], object], delay: float) -> None:
     """Start `action` (an HTTP request) and SIGKILL the server `delay` seconds later."""
-    worker = threading.Thread(target=_swallow(action), daemon=True)
+    worker = threading.Thread(target=until_server_dies(action), daemon=True)
     worker.start()
     time.sleep(delay)
     server.kill()
     worker.join(timeout=30)
-
-
-def _swallow(action: Callable[[], object]) -> Callable[[], None]:
-    def run() -> None:
-        with contextlib.suppress(OSError):  # the connection dies with the server: that is the point
-            action()
-
-    return run
 
 
 class Witness:
@@ -123,12 +114,12 @@ def signed_in(server: Server, env: dict[str, str]) -> Client:
 
 
 def _trial_loop(run_trial: Callable[[int], None]) -> int:
-    deadline = time.monotonic() + STEP_BUDGET_SECONDS
-    done = 0
-    while done < TRIALS and time.monotonic() < deadline:
+    """Run the TRIALS trials: their number is the property tested, not how fast a shared machine
+    gets through them (a time budget here failed with fewer trials whenever the machine was busy);
+    pytest's timeout, below, is what bounds a hung trial."""
+    for done in range(TRIALS):
         run_trial(done)
-        done += 1
-    return done
+    return TRIALS
 
 
 def test_crash_during_import(deployment: dict[str, str]) -> None:
@@ -226,7 +217,7 @@ def test_crash_during_announce(deployment: dict[str, str]) -> None:
     rng = random.Random(11)
 
     def trial(i: int) -> None:
-        draw_id = f"announce-{i}"
+        draw_id = f"kinmen-announce-{i}"
         with app_context(deployment):
             from datetime import timedelta
 
@@ -295,7 +286,7 @@ def test_crash_during_the_live_draw(deployment: dict[str, str]) -> None:
         ]
 
     def trial(i: int) -> None:
-        draw_id = f"live-{i}"
+        draw_id = f"kinmen-live-{i}"
         with app_context(deployment) as app:
             from service import settings_of
             from service.draw_lifecycle import announce

@@ -12,7 +12,7 @@ from tests.service.conftest import AuthActions
 
 def _concrete_path(rule: str) -> str:
     """Fill URL variables with plausible values."""
-    path = re.sub(r"<int:[^>]+>", "1", rule)
+    path = re.sub(r"<(?:int|id|year):[^>]+>", "1", rule)
     return re.sub(r"<[^>]+>", "x", path)
 
 
