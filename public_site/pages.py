@@ -24,6 +24,7 @@ from service import clock
 from service.abandoned import abandoned_draw
 from service.access import public
 from service.extensions import db
+from service.inputs import MAX_ID, query_int
 from service.keystore import active_key
 from service.labels import event_label, rule_lines, stage_label, stratum_label
 from service.models import Declarant, Draw, LogEntry, Office, SigningKey
@@ -258,10 +259,13 @@ def how_it_works() -> Any:
 @bp.route("/log")
 @public
 def log_page() -> Any:
-    """The transparency log: the latest checkpoint, recent entries and how to watch it as a witness."""
+    """The transparency log: the latest checkpoint, entries a page at a time (newest first, `?before=N`
+    for the page of entries below index N) and how to watch it as a witness."""
     size = log_size(db.session)
+    before = min(query_int("before", size, low=0, high=MAX_ID) or 0, size)
+    first = max(0, before - LOG_PAGE_ENTRIES)
     rows = db.session.scalars(
-        select(LogEntry).where(LogEntry.index >= max(0, size - LOG_PAGE_ENTRIES)).order_by(LogEntry.index.desc())
+        select(LogEntry).where(LogEntry.index >= first, LogEntry.index < before).order_by(LogEntry.index.desc())
     ).all()
     entries = []
     for row in rows:
@@ -282,6 +286,8 @@ def log_page() -> Any:
         key=office_key_facts(),
         entries=entries,
         size=size,
+        older=first if first > 0 else None,
+        newer=min(before + LOG_PAGE_ENTRIES, size) if before < size else None,
         published=published,
         base=request.url_root.rstrip("/"),
     )

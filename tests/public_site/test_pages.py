@@ -217,6 +217,12 @@ def test_how_it_works_and_log_pages(client: FlaskClient, completed: dict[str, An
     assert "draw.announced" in types and "draw.completed" in types
     assert "/log/proof/consistency?first=OLD_SIZE&amp;second=NEW_SIZE" in log
     assert "python -m lottery witness" in log
+    # the draw's own entries are a page further back, one link away, never out of reach
+    assert size > 50 and f'href="/log?before={size - 50}"' in log and "Draw announced" not in log
+    older = client.get(f"/log?before={size - 50}&lang=en").get_data(as_text=True)
+    assert "Draw announced" in older and "Draw completed" in older and 'href="/log"' in older
+    assert client.get("/log?before=%EF%BC%91").status_code == 400  # a full-width digit is not a number
+    assert client.get(f"/log?before={size + 1000}").status_code == 200  # past the end: the newest page
 
 
 def test_stage_display_may_be_framed_and_ends_with_a_qr_code_to_verify(
