@@ -78,7 +78,6 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 browser-js: $(AXE)
 
 test: $(VENV)/.dev translations browser-deps browser-js lint types
-	../shared/tools/check-vectors $(BIN)/python || [ ! -d ../shared/tools ]
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # wrk (Debian's) loads the public site in B4, as Chromium runs the browser verifier in B3.

@@ -60,7 +60,7 @@ DICE = "50104646865477507016"
 DRAWN_AT = "2026-01-15T02:03:04Z"
 ORIGIN = "benchmark.example/draws"
 TARGET = 2.0
-#: The recorded quicknet round of SPEC §5 (the verifier checks its BLS signature).
+#: The recorded quicknet round of protocol §5 (the verifier checks its BLS signature).
 DRAND = Beacon(
     657413,
     "fc1873a13f3545aeade8401532ef5519920652eee6b0d2b19ca12643b87b3587",

@@ -1,4 +1,4 @@
-"""The announcement (SPEC §4): build one, and validate one as published."""
+"""The announcement (protocol §4): build one, and validate one as published."""
 
 import re
 from dataclasses import dataclass
@@ -16,11 +16,11 @@ POOLED = "*"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 #: Upper bound on dice so that a typo cannot announce a draw nobody can finish on camera.
 MAX_DICE = 100
-#: `inputs_close_at` is at most this long after `scheduled_at` (SPEC §4).
+#: `inputs_close_at` is at most this long after `scheduled_at` (protocol §4).
 MAX_INPUT_WINDOW = timedelta(hours=2)
-#: The announced drand round comes at least this many seconds after `inputs_close_at` (SPEC §4).
+#: The announced drand round comes at least this many seconds after `inputs_close_at` (protocol §4).
 DRAND_MARGIN_SECONDS = 30
-#: The least notice an office gives (`scheduled_at - announced_at`, SPEC §4).
+#: The least notice an office gives (`scheduled_at - announced_at`, protocol §4).
 MIN_NOTICE = timedelta(hours=24)
 
 
@@ -59,7 +59,7 @@ class Announcement:
     announced_at: datetime
     #: None for an announcement that predates the input window (its timing is "not declared").
     inputs_close_at: datetime | None = None
-    #: `population.bindings_digest` (SPEC §2a), None when the announcement carries none.
+    #: `population.bindings_digest` (protocol §2a), None when the announcement carries none.
     bindings_digest: str | None = None
 
     @property
@@ -90,9 +90,9 @@ def build_announcement(
     With `inputs_close_at` the drand round is the first quicknet round at least 30 s after it
     (`first_round_after`); without, the first round at or after `scheduled_at` (the rule of
     announcements that predate the input window). `drand_round` overrides either, but must
-    still satisfy the rule. `bindings_digest` goes into `population` (SPEC §2a). `extra` holds
+    still satisfy the rule. `bindings_digest` goes into `population` (protocol §2a). `extra` holds
     descriptive fields (rule text, witnesses) that verifiers ignore but the signature covers.
-    Raises `AnnouncementError` for anything SPEC §4 does not allow.
+    Raises `AnnouncementError` for anything protocol §4 does not allow.
     """
     entropy: dict[str, Any] = {"commitment": commitment}
     if dice_count is not None:
@@ -191,7 +191,7 @@ def parse_announcement(document: object) -> Announcement:
 
 def _check_input_window(scheduled: datetime, closes: datetime, drand_round: int | None) -> None:
     """Refuse an input window outside `(scheduled_at, scheduled_at + 2 h]`, or a drand round
-    that could exist less than 30 s after it closes (SPEC §4)."""
+    that could exist less than 30 s after it closes (protocol §4)."""
     if not scheduled < closes <= scheduled + MAX_INPUT_WINDOW:
         raise AnnouncementError("inputs_close_at must be after scheduled_at and at most 2 hours after it")
     if drand_round is not None and round_time(drand_round) < closes.timestamp() + DRAND_MARGIN_SECONDS:

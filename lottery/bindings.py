@@ -1,4 +1,4 @@
-"""Bindings (SPEC §2a): which case number is whose, committed at the announcement but not disclosed.
+"""Bindings (protocol §2a): which case number is whose, committed at the announcement but not disclosed.
 
 `binding(id) = hex(sha256("sunshine-draw/1 binding\\n" || id || "\\n" || salt_hex || "\\n" ||
 identity || "\\n"))`. The office draws one 128-bit salt per entry (`new_salt`), publishes
@@ -22,7 +22,7 @@ _LINE = re.compile(rb"([A-Za-z0-9][A-Za-z0-9._-]{0,63})\t([0-9a-f]{64})")
 
 
 class BindingsError(ProtocolError):
-    """A bindings file or one of its parts is malformed (SPEC §2a)."""
+    """A bindings file or one of its parts is malformed (protocol §2a)."""
 
 
 def new_salt() -> str:
@@ -31,7 +31,7 @@ def new_salt() -> str:
 
 
 def binding(case_id: str, salt_hex: str, identity: str) -> str:
-    """The binding of one entry (SPEC §2a), 64 lowercase hex characters.
+    """The binding of one entry (protocol §2a), 64 lowercase hex characters.
 
     Inputs: the case number `case_id`, its 32-hex `salt_hex`, and the declarant's `identity` in
     canonical form (e.g. `A123456789`). Raises `BindingsError` for a malformed id or salt, or an

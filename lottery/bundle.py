@@ -1,10 +1,10 @@
-"""Verify a published draw bundle (SPEC §2–§10), one named check at a time.
+"""Verify a published draw bundle (protocol §2–§10), one named check at a time.
 
 The bundle layout is documented in `docs/bundle.md`. Five files are required
 (`population.tsv`, `announcement.json`, `result.json` and the two `.sig` files); `office.vkey`,
 `checkpoint`, `inclusion.json`, `bindings.tsv` and `events.json` are checked when present and
 reported as absent otherwise. The notice and the input timing declared by the announcement are
-reported on their own lines (SPEC §4–§5).
+reported on their own lines (protocol §4–§5).
 """
 
 import base64
@@ -221,7 +221,7 @@ def verify_bundle(files: dict[str, bytes], key: str | None = None, *, check_bls:
 
 
 def _check_timing(report: Report, announcement: Announcement) -> None:
-    """The notice given, the input window and the drand margin (SPEC §4), one line each."""
+    """The notice given, the input window and the drand margin (protocol §4), one line each."""
     notice = announcement.notice
     what = f"notice given: {draw_events.describe_duration(notice)}"
     detail = (
@@ -231,7 +231,7 @@ def _check_timing(report: Report, announcement: Announcement) -> None:
     if notice >= MIN_NOTICE:
         report.add(PASS, what, detail, "notice")
     elif announcement.inputs_close_at is not None:
-        report.add(FAIL, what, f"less than the 24 hours SPEC §4 requires ({detail})", "notice")
+        report.add(FAIL, what, f"less than the 24 hours protocol §4 requires ({detail})", "notice")
     else:
         report.add(SKIP, what, f"less than 24 hours, but the announcement predates that rule ({detail})", "notice")
     close = announcement.inputs_close_at
@@ -239,7 +239,7 @@ def _check_timing(report: Report, announcement: Announcement) -> None:
         report.add(
             SKIP,
             "timing",
-            "not declared (the announcement has no inputs_close_at: it predates the input window, SPEC §4)",
+            "not declared (the announcement has no inputs_close_at: it predates the input window, protocol §4)",
             "timing",
         )
         return
@@ -259,7 +259,7 @@ def _check_timing(report: Report, announcement: Announcement) -> None:
 
 
 def _check_bindings(report: Report, files: dict[str, bytes], announcement: Announcement) -> None:
-    """`bindings.tsv` against `population.bindings_digest` and the population's ids (SPEC §2a)."""
+    """`bindings.tsv` against `population.bindings_digest` and the population's ids (protocol §2a)."""
     what = "bindings.tsv is the committed bindings file (digest, ids and order of population.tsv)"
     expected = announcement.bindings_digest
     if "bindings.tsv" not in files:
@@ -289,7 +289,7 @@ def _check_events(
     population_digest: str | None,
     result: dict[str, Any] | None,
 ) -> None:
-    """`events.json`: inclusion, the logged inputs, their order and times (SPEC §5, §10, §12)."""
+    """`events.json`: inclusion, the logged inputs, their order and times (protocol §5, §10, §12)."""
     if "events.json" not in files:
         report.add(SKIP, "the draw's logged events (events.json)", "absent from the bundle", "events")
         return

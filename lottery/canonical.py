@@ -1,4 +1,4 @@
-"""Canonical JSON (RFC 8785, SPEC §3) and document digests.
+"""Canonical JSON (RFC 8785, protocol §3) and document digests.
 
 `rfc8785` is the reference encoder. For the documents the protocol publishes (string keys in
 ASCII, integers within ±(2^53 - 1), strings, true, false, null) the standard library's C

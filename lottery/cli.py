@@ -1,4 +1,4 @@
-"""`python -m lottery`: draw, verify, ticket, keygen and sign (SPEC §12).
+"""`python -m lottery`: draw, verify, ticket, keygen and sign (protocol §12).
 
 Refusals print one line to standard error and exit 2; nothing is written to standard output
 for a refused draw. Imports happen inside each command (`getpass` and `pathlib` included) so

@@ -1,4 +1,4 @@
-"""drand quicknet beacons (SPEC §4–§5): the round for a time, and beacon verification.
+"""drand quicknet beacons (protocol §4–§5): the round for a time, and beacon verification.
 
 The BLS check needs `py_ecc`; `bls_available()` says whether it is installed, so a verifier
 without it can say plainly that the check was skipped instead of pretending it passed.
@@ -37,12 +37,12 @@ class Beacon:
     signature: str
 
     def to_json(self) -> dict[str, Any]:
-        """The `inputs.drand` object of SPEC §5."""
+        """The `inputs.drand` object of protocol §5."""
         return {"randomness": self.randomness, "round": self.round, "signature": self.signature}
 
 
 def round_at(moment: datetime) -> int:
-    """The first quicknet round published at or after `moment` (SPEC §4)."""
+    """The first quicknet round published at or after `moment` (protocol §4)."""
     seconds = int(moment.timestamp())
     if seconds <= QUICKNET_GENESIS:
         return 1
@@ -52,7 +52,7 @@ def round_at(moment: datetime) -> int:
 def first_round_after(moment: datetime, margin_seconds: int = 30) -> int:
     """The first quicknet round whose `round_time` is at or after `moment + margin_seconds`.
 
-    With an announcement's `inputs_close_at` this is the round it announces (SPEC §4): the
+    With an announcement's `inputs_close_at` this is the round it announces (protocol §4): the
     beacon cannot exist until every typed input has been closed for at least the margin.
     """
     seconds = math.ceil(moment.timestamp()) + margin_seconds

@@ -1,4 +1,4 @@
-"""Commitment, seed, tickets, selection and the result document (SPEC §5–§8).
+"""Commitment, seed, tickets, selection and the result document (protocol §5–§8).
 
 Each entry's ticket is `sha256(seed || " " || stage || " " || id)`; a group selects the `k`
 members with the smallest `(ticket, id)`. Nothing depends on the order entries arrive in, and
@@ -38,7 +38,7 @@ _DICE = re.compile(r"[0-9]+")
 
 @dataclass(frozen=True)
 class DrawInputs:
-    """The values revealed during the live draw (SPEC §5)."""
+    """The values revealed during the live draw (protocol §5)."""
 
     secret: str
     dice: str | None = None
@@ -55,7 +55,7 @@ class DrawInputs:
 
 
 def commitment(secret_hex: str) -> str:
-    """`hex(sha256("sunshine-draw/1 commitment\\n" || secret_hex))` (SPEC §4)."""
+    """`hex(sha256("sunshine-draw/1 commitment\\n" || secret_hex))` (protocol §4)."""
     return hashlib.sha256(COMMITMENT_PREFIX + secret_hex.encode("ascii")).hexdigest()
 
 
@@ -104,7 +104,7 @@ def check_dice(dice: str | None, count: int) -> str:
 
 
 def seed_material(announcement_digest: str, inputs: DrawInputs) -> bytes:
-    """The bytes hashed into the seed (SPEC §6), sources in their fixed order."""
+    """The bytes hashed into the seed (protocol §6), sources in their fixed order."""
     parts = [
         "sunshine-draw/1 seed\n",
         f"announcement {announcement_digest}\n",
@@ -225,7 +225,7 @@ def run_draw(
     *,
     verify_bls: bool = True,
 ) -> dict[str, Any]:
-    """Compute the result document (SPEC §8) from everything published and revealed.
+    """Compute the result document (protocol §8) from everything published and revealed.
 
     Raises `DrawRefused` (or another `ProtocolError`) with a one-line reason when the population
     does not match the announcement, the inputs do not match what was announced, or a quota

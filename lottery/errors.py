@@ -6,20 +6,20 @@ class ProtocolError(ValueError):
 
 
 class PopulationError(ProtocolError):
-    """The population file is not canonical (SPEC §2)."""
+    """The population file is not canonical (protocol §2)."""
 
 
 class AnnouncementError(ProtocolError):
-    """The announcement is malformed (SPEC §4)."""
+    """The announcement is malformed (protocol §4)."""
 
 
 class DrawRefused(ProtocolError):
-    """The draw cannot be computed from these inputs (SPEC §5–§7)."""
+    """The draw cannot be computed from these inputs (protocol §5–§7)."""
 
 
 class SignatureError(ProtocolError):
-    """A key, signature or signed note is malformed or does not verify (SPEC §9)."""
+    """A key, signature or signed note is malformed or does not verify (protocol §9)."""
 
 
 class ProofError(ProtocolError):
-    """A Merkle proof or checkpoint is malformed or does not verify (SPEC §10)."""
+    """A Merkle proof or checkpoint is malformed or does not verify (protocol §10)."""

@@ -1,4 +1,4 @@
-"""A draw's logged events (`events.json`, SPEC §5, §10–§12) and the timing they must show.
+"""A draw's logged events (`events.json`, protocol §5, §10–§12) and the timing they must show.
 
 `events.json` is a JSON list, ascending by index, of the draw's log events other than
 `review.recorded`: `[{"index": 12, "entry": "<canonical JSON text>", "proof": ["<base64>", …]}]`,
@@ -21,7 +21,7 @@ from lottery.errors import ProtocolError
 from lottery.merkle import leaf_hash, verify_inclusion
 from lottery.timestamps import format_timestamp, parse_timestamp
 
-#: The inputs in the order they are entered (SPEC §5).
+#: The inputs in the order they are entered (protocol §5).
 INPUT_ORDER = ("dice", "secret", "drand")
 
 
@@ -155,7 +155,7 @@ def check_input_values(events: list[LoggedEvent], announcement: Announcement, in
 
 
 def check_order(events: list[LoggedEvent], announcement: Announcement) -> str:
-    """The draw's steps are logged announced → dice → secret → drand → completed (SPEC §5).
+    """The draw's steps are logged announced → dice → secret → drand → completed (protocol §5).
 
     Only the announced sources are expected. `draw.witness_confirmed` and types this verifier
     does not know are ignored; a `draw.abandoned` has no place in a completed draw.
@@ -177,7 +177,7 @@ def check_order(events: list[LoggedEvent], announcement: Announcement) -> str:
 
 
 def check_input_times(events: list[LoggedEvent], announcement: Announcement) -> str:
-    """Dice and secret were logged within `[scheduled_at, inputs_close_at)` (SPEC §5).
+    """Dice and secret were logged within `[scheduled_at, inputs_close_at)` (protocol §5).
 
     Without `inputs_close_at` (an announcement that predates the rule) only `scheduled_at` is
     checked.

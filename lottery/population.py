@@ -1,4 +1,4 @@
-"""The population file `population.tsv` (SPEC §2): parse, validate and serialise.
+"""The population file `population.tsv` (protocol §2): parse, validate and serialise.
 
 The file is the canonical form itself: one `<id>\\t<stratum>\\n` line per entry, sorted by the
 bytes of `id`, no header. Anything else is refused with the line number and the reason, so

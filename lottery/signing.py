@@ -1,4 +1,4 @@
-"""Office keys, detached signatures and C2SP signed notes (SPEC §9–§10).
+"""Office keys, detached signatures and C2SP signed notes (protocol §9–§10).
 
 A verifier key ("vkey") is `<name>+<key id>+<base64(0x01 || public key)>` with
 `key id = sha256(name || "\\n" || 0x01 || public key)[0:4]`, as in Go's `golang.org/x/mod/sumdb/note`.
@@ -73,7 +73,7 @@ def public_bytes(public_key: Ed25519PublicKey) -> bytes:
 
 
 def key_id(name: str, public_key: Ed25519PublicKey) -> bytes:
-    """The 4-byte key id of SPEC §9."""
+    """The 4-byte key id of protocol §9."""
     material = name.encode("utf-8") + b"\n" + ALGORITHM_ED25519 + public_bytes(public_key)
     return hashlib.sha256(material).digest()[:4]
 

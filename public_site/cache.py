@@ -8,7 +8,7 @@ without running the application: no session, no database, no template.
 - Only `GET` and `HEAD` under `/draws/` from a visitor without a session cookie are answered
   from memory; a signed-in operator always reaches the application (and gets `no-store`).
 - The application decides what may be kept, by setting `request.environ[CACHE_FOR]` in the
-  view: `IMMUTABLE` for a published document (SPEC §11: population, announcement, result and
+  view: `IMMUTABLE` for a published document (protocol §11: population, announcement, result and
   their signatures never change once published, and the database refuses to change them), or
   a number of seconds for what changes (the stage display's state, the pages). Only a `200`
   without `Set-Cookie` is kept.

@@ -134,7 +134,7 @@ def _svg(group: ChartGroup, end: float, label: str) -> Markup:
 
 
 def stage_members(seed: str, stage_name: str, ids: list[str]) -> dict[str, bytes]:
-    """Every member's ticket for one stage (SPEC §6), computed as `lottery.draw.ticket` does."""
+    """Every member's ticket for one stage (protocol §6), computed as `lottery.draw.ticket` does."""
     prefix = hashlib.sha256(f"{seed} {stage_name} ".encode("ascii"))
     tickets: dict[str, bytes] = {}
     for entry_id in ids:

@@ -1,4 +1,4 @@
-"""The published files and the log (SPEC §11): stable paths, right types, ETags and caching.
+"""The published files and the log (protocol §11): stable paths, right types, ETags and caching.
 
 Immutable documents (population, announcement, result, their signatures, the bundle) are
 served with a strong ETag and a year of caching, and each worker keeps them in memory once
@@ -132,7 +132,7 @@ def bundle(draw_id: str) -> Response:
 @bp.route("/draws/<draw_id:draw_id>/bindings.tsv")
 @public
 def bindings_tsv(draw_id: str) -> Response:
-    """Which case number is whose, committed but not disclosed (SPEC §2a); 404 for draws
+    """Which case number is whose, committed but not disclosed (protocol §2a); 404 for draws
     announced before bindings."""
     data = published_draw(draw_id).bindings_tsv
     if data is None:
@@ -143,7 +143,7 @@ def bindings_tsv(draw_id: str) -> Response:
 @bp.route("/draws/<draw_id:draw_id>/events.json")
 @public
 def events(draw_id: str) -> Response:
-    """The draw's log events with their inclusion proofs (SPEC §11). A completed draw's are
+    """The draw's log events with their inclusion proofs (protocol §11). A completed draw's are
     proved against the checkpoint of its bundle and never change; others grow as the draw runs."""
     draw = published_draw(draw_id, result=False)
     size = events_size(db.session, draw)

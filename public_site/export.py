@@ -3,7 +3,7 @@
 Every public page is rendered by the application itself (through its test client, anonymous, so
 exactly what a visitor sees) and every link in it is rewritten to a relative path, so the folder
 works wherever it is served from, under any path. Pages become `<path>/index.html`; the zh-TW
-site sits at the root and the English one under `en/`; the published files keep their SPEC §11
+site sits at the root and the English one under `en/`; the published files keep their protocol §11
 paths (`draws/<id>/bundle.zip`, `log/checkpoint`, …), and the verify page fetches
 `../bundle.zip` relative to itself. Absolute addresses that must stay absolute (QR codes, the
 commands on the verify and log pages) use `--base-url`, the address the copy will be served at.

@@ -1,4 +1,4 @@
-"""What an abandoned draw published, and what it would have selected (SPEC §5).
+"""What an abandoned draw published, and what it would have selected (protocol §5).
 
 `draw.abandoned` carries every input recorded before the abandonment, the secret included
 whenever it could be unsealed. Once every announced source is known — the drand round is public

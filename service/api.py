@@ -1,4 +1,4 @@
-"""The public JSON API (SPEC §11): draws and their status, and the yearly review statistics."""
+"""The public JSON API (protocol §11): draws and their status, and the yearly review statistics."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""Which case number is whose (SPEC §2a): committed at the announcement, checked ever after.
+"""Which case number is whose (protocol §2a): committed at the announcement, checked ever after.
 
 When a draw is announced the population is frozen; each of its entries then gets a fresh salt
 (16 bytes from the CSPRNG) and a binding `H(id, salt, national ID)`. `bindings.tsv` lists the

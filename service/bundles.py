@@ -72,7 +72,7 @@ DRAW_EVENT_TYPES = ("draw.announced", "draw.input", "draw.completed", "draw.aban
 
 def draw_events(session: Session, draw_id: str, size: int) -> list[dict[str, Any]]:
     """The draw's log events among the first `size` entries, each with its inclusion proof in
-    the tree of that size: `[{"index", "entry", "proof": [base64…]}]` (SPEC §11 `events.json`)."""
+    the tree of that size: `[{"index", "entry", "proof": [base64…]}]` (protocol §11 `events.json`)."""
     marker = '"draw_id":' + json.dumps(draw_id, ensure_ascii=False)
     rows = session.execute(
         select(LogEntry.index, LogEntry.entry)

@@ -1,4 +1,4 @@
-"""What "now" is for the draw's timing rules (SPEC §4–§5): notice, the input window, the beacon.
+"""What "now" is for the draw's timing rules (protocol §4–§5): notice, the input window, the beacon.
 
 The rules are only as good as the clock they read, so the clock is one function and tests move
 it instead of sleeping: in-process tests fix it with `fix_clock(app, moment)`; tests that run

@@ -27,7 +27,7 @@ class Settings:
     database_url: str = ""
     instance_dir: Path = ROOT / "instance"
     keys_dir: Path = ROOT / "keys"
-    #: Name of the transparency log and of the office key (SPEC §9–§10): the log origin.
+    #: Name of the transparency log and of the office key (protocol §9–§10): the log origin.
     log_origin: str = "sunshine-draw.localhost/log"
     redis_url: str | None = None
     max_upload_bytes: int = 50 * 1024 * 1024
@@ -47,7 +47,7 @@ class Settings:
     #: Argon2id cost for newly written private keys (lower only in tests).
     key_kdf_memory_kib: int = 262_144
     secure_cookies: bool = False
-    #: The least notice between announcing a draw and its start (SPEC §4: 24 hours, never less
+    #: The least notice between announcing a draw and its start (protocol §4: 24 hours, never less
     #: in production; development and test may lower it).
     min_notice_hours: int = 24
     #: Development and test only: a file holding the time (`2023-09-15T10:45:00Z`) that the draw
@@ -142,7 +142,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not min_notice.isascii() or not min_notice.isdigit() or int(min_notice) > 24 * 365:
         raise ConfigError("SUNSHINE_MIN_NOTICE_HOURS must be a whole number of hours")
     if environment == "production" and int(min_notice) < 24:
-        raise ConfigError("SUNSHINE_MIN_NOTICE_HOURS cannot be below 24 in production (SPEC §4)")
+        raise ConfigError("SUNSHINE_MIN_NOTICE_HOURS cannot be below 24 in production (protocol §4)")
     login_counting = env.get("SUNSHINE_LOGIN_COUNTING", "")
     if login_counting not in ("", "redis", "database", "memory"):
         raise ConfigError("SUNSHINE_LOGIN_COUNTING must be redis, database or memory")

@@ -78,10 +78,10 @@ DECLARATION_TYPES: dict[str, tuple[str, str]] = {
 #: Type code → the zh-TW label stored with each declarant (`type_label`, `filings[].label`).
 TYPE_LABELS = {code: zh for code, (zh, _) in DECLARATION_TYPES.items()}
 
-#: The strata the county example in DESIGN.md uses: regular filings, and all the others.
+#: The strata the county example in docs/architecture.md uses: regular filings, and all the others.
 DEFAULT_STRATA: dict[str, str] = {code: "regular" if code == "regular" else "non-regular" for code in DECLARATION_TYPES}
 
-#: A stratum name as `population.tsv` allows it (SPEC §2, `lottery.population.STRATUM_PATTERN`).
+#: A stratum name as `population.tsv` allows it (protocol §2, `lottery.population.STRATUM_PATTERN`).
 STRATUM_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 
 #: Column keys (as `Problem.column` carries them) -> (zh-TW label, English label), in file order.

@@ -1,5 +1,5 @@
 """The demo: a county ethics office whose year 114 has 244 declarations (178 regular, 66 not), shaped
-like the example in DESIGN.md. Names, agencies and IDs are invented (IDs pass the checksum but were
+like the example in docs/architecture.md. Names, agencies and IDs are invented (IDs pass the checksum but were
 generated at random); nothing here describes a real person.
 """
 
@@ -101,9 +101,9 @@ def demo_csv(seed: int = 114, year: int = DEMO_YEAR, regular: int = 178, non_reg
     return out.getvalue().encode("utf-8")
 
 
-#: The completed demo draw reuses real quicknet round 657413 (SPEC §5, out at 11:00:03Z), so its
-#: schedule is that day's: live from 10:40, inputs closing at 10:59 (SPEC §4 asks the round to come
-#: at least 30 s later), announced three days before. The dice are the example digits of SPEC §8.
+#: The completed demo draw reuses real quicknet round 657413 (protocol §5, out at 11:00:03Z), so its
+#: schedule is that day's: live from 10:40, inputs closing at 10:59 (protocol §4 asks the round to come
+#: at least 30 s later), announced three days before. The dice are the example digits of protocol §8.
 DEMO_ROUND = 657413
 DEMO_SCHEDULED = datetime(2023, 9, 15, 10, 40, tzinfo=UTC)
 DEMO_WINDOW_MINUTES = 19

@@ -1,6 +1,6 @@
 """Announce, run live and publish a draw — each step one transaction, each refusal named.
 
-The steps follow SPEC §4–§8 and DESIGN.md "Flow of one draw":
+The steps follow protocol §4–§8 and docs/architecture.md "Flow of one draw":
 announce → (live) enter dice → reveal the secret → record the drand round → complete; each
 witness then confirms from their own sign-in (`service.witnesses`).
 Every input is stored in its own step before the result is computed, and `drawn_at` is fixed
@@ -106,7 +106,7 @@ def announce(
     """Freeze the population, seal a fresh secret, sign and log the announcement.
 
     The input window closes `input_window_minutes` after `scheduled_at`, and the drand round is
-    the first at least 30 s after that (SPEC §4), so every input a person types is public before
+    the first at least 30 s after that (protocol §4), so every input a person types is public before
     the beacon exists. `drand_round` may name a later round (the demo reuses a recorded one).
     """
     now = now or clock.now()
@@ -211,7 +211,7 @@ def _taipei(moment: datetime) -> str:
 
 
 def input_window_refusal(draw: Draw, now: datetime) -> str | None:
-    """Why dice or the secret cannot be entered at `now` (SPEC §5), or None while the window is open."""
+    """Why dice or the secret cannot be entered at `now` (protocol §5), or None while the window is open."""
     if now < draw.scheduled_at:
         return str(
             _l(
@@ -238,7 +238,7 @@ def _require_window(draw: Draw, now: datetime) -> None:
 
 
 def _log_input(session: Session, settings: Settings, draw: Draw, name: str, value: Any, now: datetime) -> None:
-    """Publish an accepted input in the log at once (SPEC §5, §10 `draw.input`)."""
+    """Publish an accepted input in the log at once (protocol §5, §10 `draw.input`)."""
     record(
         session,
         [current_signer(session, settings)],
@@ -442,7 +442,7 @@ def advance_reveal(session: Session, draw_pk: int, count: int) -> Draw:
 
 
 def recorded_inputs(draw: Draw, settings: Settings) -> dict[str, Any]:
-    """What an abandoned draw publishes (SPEC §10 `draw.abandoned`): every input recorded so far,
+    """What an abandoned draw publishes (protocol §10 `draw.abandoned`): every input recorded so far,
     and the secret whenever this deployment can still unseal it, revealed or not."""
     inputs: dict[str, Any] = {}
     secret = draw.revealed_secret
@@ -466,7 +466,7 @@ def recorded_inputs(draw: Draw, settings: Settings) -> dict[str, Any]:
 
 
 def abandon(session: Session, settings: Settings, draw_pk: int, reason: str, now: datetime | None = None) -> Draw:
-    """Abandon an announced draw, publicly, with a reason and everything it had (SPEC §5).
+    """Abandon an announced draw, publicly, with a reason and everything it had (protocol §5).
 
     The log entry carries the inputs recorded so far and the secret whenever it can be unsealed,
     so once the beacon is out anyone can compute what the draw would have selected: abandoning

@@ -1,6 +1,6 @@
 """The office's sampling rule: from a rate and a rounding to the integer quotas of each stage.
 
-Legal background (DESIGN.md): the implementing rule (公職人員財產申報資料審核及查閱辦法, Art. 7(2))
+Legal background (docs/architecture.md): the implementing rule (公職人員財產申報資料審核及查閱辦法, Art. 7(2))
 sets a floor of 5% of the year's declarants; the Ministry's yearly letters ask for 10% rounded up,
 plus a comparison draw (前後年度比對) of 2% of those drawn, rounded up. The announcement carries
 only the resulting integers; this module is how they are derived.

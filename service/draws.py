@@ -14,7 +14,7 @@ from service.models import Draw, Office, User, utcnow
 from service.witnesses import WitnessError, match_witnesses
 
 MAX_WITNESSES = 20
-#: The input window (SPEC §4: `inputs_close_at <= scheduled_at + 2 h`), in minutes.
+#: The input window (protocol §4: `inputs_close_at <= scheduled_at + 2 h`), in minutes.
 MIN_INPUT_WINDOW, MAX_INPUT_WINDOW = 1, 120
 
 
@@ -35,7 +35,7 @@ class DrawSetup:
     scheduled_at: datetime
     min_notice_hours: int
     witnesses: tuple[str, ...]
-    #: Minutes after the start during which dice and the secret are accepted (SPEC §4–§5).
+    #: Minutes after the start during which dice and the secret are accepted (protocol §4–§5).
     input_window_minutes: int = 20
 
 

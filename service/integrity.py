@@ -213,7 +213,7 @@ def _check_inputs_logged(
         wanted = event.get("name")
         if wanted in column and column[wanted] != event.get("value"):
             problems.append(f"{name}: the stored {wanted} is not the one logged when it was entered")
-    if draw.inputs_close_at is not None:  # announced under SPEC §5: every accepted input was logged
+    if draw.inputs_close_at is not None:  # announced under protocol §5: every accepted input was logged
         logged_names = {event.get("name") for event in inputs}
         for wanted, value in column.items():
             if value is not None and wanted not in logged_names:
@@ -366,7 +366,7 @@ def self_check(session: Session) -> list[str]:
     """Every problem found in the stored history (empty when everything matches). Never raises
     for what is stored: a check that meets a value it cannot read names it and the others go on."""
     problems: list[str] = []
-    # check_bindings: SPEC §2a, every case number is still its declarant's
+    # check_bindings: protocol §2a, every case number is still its declarant's
     for check in (verify_log, check_draws, check_review_records, check_bindings, *EXTRA_CHECKS):
         try:
             problems.extend(check(session))

@@ -43,7 +43,7 @@ def stratum_label(key: str) -> str:
     return str(STRATUM_LABELS.get(key, key))
 
 
-#: A draw's stages (SPEC §4 `stages[].name`).
+#: A draw's stages (protocol §4 `stages[].name`).
 STAGE_LABELS = {
     "review": _l("Substantive review"),
     "comparison": _l("Year-on-year comparison"),

@@ -34,7 +34,7 @@ DRAW_STATUSES = ("draft", "announced", "completed", "abandoned")
 ROUNDING = ("up", "nearest", "down")
 GROUPING = ("pooled", "stratified")
 NAME_DISCLOSURE = ("none", "masked", "full")
-#: Review states, DESIGN.md "Review states" (the transitions are in `service.reviews`).
+#: Review states, docs/architecture.md "Review states" (the transitions are in `service.reviews`).
 REVIEW_STATES = (
     "drawn", "querying", "under_review", "no_discrepancy", "discrepancy", "statement_invited",
     "correction_notice", "trust_notice", "referred", "fined", "not_fined", "explanation_requested",
@@ -252,7 +252,7 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
-    #: The public identifier in every URL and document (SPEC `draw_id`).
+    #: The public identifier in every URL and document (protocol `draw_id`).
     draw_id: Mapped[str] = mapped_column(String(64), unique=True)
     roc_year: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
@@ -268,7 +268,7 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
     use_drand: Mapped[bool] = mapped_column(Boolean, default=True)
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     min_notice_hours: Mapped[int] = mapped_column(Integer, default=24)
-    #: Minutes after `scheduled_at` during which dice and the secret are accepted (SPEC §5).
+    #: Minutes after `scheduled_at` during which dice and the secret are accepted (protocol §5).
     input_window_minutes: Mapped[int] = mapped_column(Integer, default=20)
     witnesses: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -291,9 +291,9 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
     signing_key_id: Mapped[str | None] = mapped_column(String(8), nullable=True)
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     announced_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
-    #: When entering dice and the secret closes (SPEC §4), as announced; NULL before this rule.
+    #: When entering dice and the secret closes (protocol §4), as announced; NULL before this rule.
     inputs_close_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    #: SPEC §2a: `bindings.tsv` (which case number is whose, committed), its digest (in the
+    #: protocol §2a: `bindings.tsv` (which case number is whose, committed), its digest (in the
     #: announcement) and every entry's salt, sealed as one blob (see `service.bindings`); the two
     #: large ones are read only when asked for.
     bindings_tsv: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
@@ -385,7 +385,7 @@ class LogEntry(db.Model):  # type: ignore[name-defined,misc]
 
     #: The leaf index, from 0, without gaps.
     index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    #: The canonical JSON of the event (SPEC §10).
+    #: The canonical JSON of the event (protocol §10).
     entry: Mapped[str] = mapped_column(Text)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -466,7 +466,7 @@ class ReviewEvent(db.Model):  # type: ignore[name-defined,misc]
 
     A correction is a new event whose `corrects_id` names the event it corrects. Each event's
     full record (with `salt`) hashes to `record_digest`, which the transparency log holds in a
-    `review.recorded` entry at `log_index` (SPEC §10).
+    `review.recorded` entry at `log_index` (protocol §10).
     """
 
     __tablename__ = "review_event"

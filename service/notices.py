@@ -1,9 +1,9 @@
-"""Notices for the drawn (DESIGN.md "Flow of one draw", 5): one printable page per selected declarant.
+"""Notices for the drawn (docs/architecture.md "Flow of one draw", 5): one printable page per selected declarant.
 
 Each notice names the office, the case number and the declarant, says that the declaration was
 drawn for substantive review (公職人員財產申報法 實質審查), lists the documents to provide and the
 due date (`Settings.notice_due_days` after the draw's completion, a Taiwan date), and carries the
-draw's verification QR code and the declarant's binding salt with the one-line check of SPEC §2a.
+draw's verification QR code and the declarant's binding salt with the one-line check of protocol §2a.
 The national ID is never printed in full: the check shows it masked and the declarant types
 their own.
 
@@ -33,7 +33,7 @@ from service.models import Declarant, Draw
 TAIPEI = ZoneInfo("Asia/Taipei")
 ROC_OFFSET = 1911
 
-#: The one-line check of SPEC §2a, with the case number, salt and (masked) national ID filled in.
+#: The one-line check of protocol §2a, with the case number, salt and (masked) national ID filled in.
 CHECK_COMMAND = "printf 'sunshine-draw/1 binding\\n%s\\n%s\\n%s\\n' {case} {salt} {identity} | sha256sum"
 
 #: What a drawn declarant provides for substantive review (Act Art. 11; Rule Arts. 7–9): proof of

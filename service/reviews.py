@@ -1,10 +1,10 @@
 """Substantive review of drawn declarations: states, transitions, history and the audit trail.
 
-The states and transitions follow DESIGN.md "Review states" (from the Act, Arts. 11–14, and the
+The states and transitions follow docs/architecture.md "Review states" (from the Act, Arts. 11–14, and the
 Rule, Arts. 7–10). Every change is a new `ReviewEvent`; nothing is edited or deleted (the
 database refuses it, `service.triggers` V2). A correction is a new event that restates an
 earlier one and names it. Each event's full internal record — with a random salt — is hashed,
-and the digest goes into the transparency log as `review.recorded` (SPEC §10) in the same
+and the digest goes into the transparency log as `review.recorded` (protocol §10) in the same
 transaction, so an outcome can never be rewritten unnoticed while nothing personal is public.
 The columns `review_case` keeps of where a case stands are only ever set by replaying its stored
 events (`replay`); the database refuses any other change to them (`service.triggers` V3).
@@ -45,7 +45,7 @@ MAX_NOTE = 2000
 #: Names the shape of the hashed record, so a later change of shape is a new version.
 RECORD_FORMAT = "sunshine-draw/review-record/1"
 
-#: DESIGN.md "Review states": from each state, the states a case may move to next.
+#: docs/architecture.md "Review states": from each state, the states a case may move to next.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "drawn": ("querying",),
     # data requested through the declaration check platform (Rule Art. 8)
@@ -268,7 +268,7 @@ def record_of(event: ReviewEvent) -> dict[str, Any]:
 
 
 def log_event_of(event: ReviewEvent) -> dict[str, Any]:
-    """The `review.recorded` log event for a stored event (SPEC §10)."""
+    """The `review.recorded` log event for a stored event (protocol §10)."""
     return {
         "type": "review.recorded",
         "time": format_timestamp(event.recorded_at),
@@ -385,7 +385,7 @@ def _check_due(due_on: date | None, now: datetime) -> None:
 
 
 def selections_of(draw: Draw) -> dict[str, str]:
-    """The case numbers a completed draw selected → `review` or `comparison` (SPEC §8 stages)."""
+    """The case numbers a completed draw selected → `review` or `comparison` (protocol §8 stages)."""
     if draw.result is None:
         return {}
     return selections_in(json.loads(draw.result))

@@ -1,4 +1,4 @@
-"""The transparency log (SPEC §10): append-only entries, RFC 9162 tree, signed checkpoints.
+"""The transparency log (protocol §10): append-only entries, RFC 9162 tree, signed checkpoints.
 
 A domain change and its log entry are written in the same transaction; the checkpoint over the
 new leaves is signed and stored in that transaction too, so no checkpoint is ever served before

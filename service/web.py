@@ -40,7 +40,7 @@ def error_response(status: int, code: str, message: str) -> Any:
 
 
 class DrawIdConverter(BaseConverter):
-    """`<draw_id:...>` in a route: only a valid draw id (SPEC §4) reaches a view; anything else is 404."""
+    """`<draw_id:...>` in a route: only a valid draw id (protocol §4) reaches a view; anything else is 404."""
 
     regex = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 

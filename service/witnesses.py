@@ -1,4 +1,4 @@
-"""Witnesses: who is which announced witness, and their own confirmations (DESIGN.md "Who uses it").
+"""Witnesses: who is which announced witness, and their own confirmations (docs/architecture.md "Who uses it").
 
 The operator types the draft's witnesses as people write them ("澎湖縣政府主計處 王大明", or just
 "王大明"). Each line must name exactly one active `witness` user of the office — the user whose
@@ -9,7 +9,7 @@ with one button from their own sign-in. Saving the draft checks this; the announ
 mapping (`DrawWitness`, append-only), so who may confirm is fixed with the announcement.
 
 A witness confirms a completed draw from their own sign-in: `confirm` writes the log event
-`{"type": "draw.witness_confirmed", "time", "draw_id", "witness"}` (SPEC §10; `witness` is the
+`{"type": "draw.witness_confirmed", "time", "draw_id", "witness"}` (protocol §10; `witness` is the
 name as announced) and an append-only `DrawWitnessConfirmation` row, in one transaction. Nobody
 can confirm for someone else: there is no parameter naming the witness, only the signed-in user.
 """

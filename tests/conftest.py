@@ -1,4 +1,4 @@
-"""Shared fixtures. The known-answer vectors are a copy of `../shared/vectors` (see tests/vectors)."""
+"""Shared fixtures. The known-answer vectors are in `tests/vectors` (docs/protocol.md names them)."""
 
 from pathlib import Path
 

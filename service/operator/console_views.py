@@ -275,7 +275,7 @@ def draw_abandon(draw_id: str) -> Any:
 @role_required(*OPERATORS)
 def abandoned_beacon(draw_id: str) -> Any:
     """Fetch an abandoned draw's announced round once it is out, so its public page can show
-    what the draw would have selected (SPEC §5: abandoning hides nothing)."""
+    what the draw would have selected (protocol §5: abandoning hides nothing)."""
     settings = settings_of(current_app)
     draw = draw_or_404(draw_id)
     if not EmptyForm().validate_on_submit():

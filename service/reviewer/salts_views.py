@@ -1,4 +1,4 @@
-"""Salts for the notices (SPEC §2a): each declarant's case number and salt, so they can check that
+"""Salts for the notices (protocol §2a): each declarant's case number and salt, so they can check that
 the announced `bindings.tsv` binds their case number to them.
 
 A page per draw (names masked; the check command with the national ID masked, the declarant
@@ -35,7 +35,7 @@ from service.signin import Client, record_event
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
-#: The one-line check of SPEC §2a, with the case number, salt and (masked) national ID filled in.
+#: The one-line check of protocol §2a, with the case number, salt and (masked) national ID filled in.
 CHECK_COMMAND = "printf 'sunshine-draw/1 binding\\n%s\\n%s\\n%s\\n' {case} {salt} {identity} | sha256sum"
 
 

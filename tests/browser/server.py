@@ -83,7 +83,7 @@ def start_server(folder: Path, disclosure: str = "none") -> LiveServer:
 
 @contextmanager
 def clock_at(app: Flask, moment: datetime) -> Iterator[None]:
-    """Let the server's draw clock say `moment` (SPEC §4–§5 timing; `service.clock`).
+    """Let the server's draw clock say `moment` (protocol §4–§5 timing; `service.clock`).
 
     The live draw uses the recorded real drand round 657413 (2023), since the relays are not
     reachable here: the console announces it as if a week before that round, enters the dice

@@ -4,7 +4,7 @@ A bundle is what `docs/bundle.md` describes: the five required files, `office.vk
 `checkpoint` of a small log holding the draw's `draw.announced` and `draw.completed` entries among
 others, `inclusion.json` with the proofs of those two entries, and `VERIFY.md`.
 
-`build_bundle(signer, TIMED)` builds the bundle of a draw under the input window (SPEC §4–§5),
+`build_bundle(signer, TIMED)` builds the bundle of a draw under the input window (protocol §4–§5),
 like the demo's: besides the above, `bindings.tsv` and `events.json`, the log holding the draw's
 `draw.input` events (dice, secret, drand, with times inside the window) and a witness's
 confirmation. Tests change `DrawBundle.events` and call `log()` to re-sign a different history.

@@ -1,4 +1,4 @@
-"""The announcement (SPEC §4): building one, and every rule a published one must follow."""
+"""The announcement (protocol §4): building one, and every rule a published one must follow."""
 
 import copy
 import json
@@ -307,7 +307,7 @@ def test_build_announcement_with_a_window_announces_the_first_round_30_s_after_i
     close = datetime(2026, 1, 15, 2, 20, tzinfo=UTC)
     document = _build(inputs_close_at=close, bindings_digest="ab" * 32)
     assert document["inputs_close_at"] == "2026-01-15T02:20:00Z"
-    assert document["entropy"]["drand"]["round"] == 25213422  # the SPEC §4 example
+    assert document["entropy"]["drand"]["round"] == 25213422  # the protocol §4 example
     assert document["population"]["bindings_digest"] == "ab" * 32
     announcement = parse_announcement(json.loads(canonical_json(document)))
     assert announcement.inputs_close_at == close

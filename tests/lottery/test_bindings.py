@@ -1,4 +1,4 @@
-"""Bindings (SPEC §2a): the vector in tests/vectors/bindings, and every refusal of the file."""
+"""Bindings (protocol §2a): the vector in tests/vectors/bindings, and every refusal of the file."""
 
 import hashlib
 import re

@@ -1,4 +1,4 @@
-"""Bundle verification (SPEC §12, docs/bundle.md): a correct bundle passes; any single change fails.
+"""Bundle verification (protocol §12, docs/bundle.md): a correct bundle passes; any single change fails.
 
 The bundles come from `tests/lottery/bundles.py`: the `stratified-244` vector signed with a fresh
 key, with a checkpoint and the inclusion proofs of its `draw.announced` and `draw.completed`

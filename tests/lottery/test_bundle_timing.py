@@ -1,4 +1,4 @@
-"""The verifier's timing, bindings and events checks (SPEC §2a, §4–§5, §10, §12).
+"""The verifier's timing, bindings and events checks (protocol §2a, §4–§5, §10, §12).
 
 The timed bundle is `timed-bindings-244` as the service publishes it (tests/lottery/bundles.py);
 each case of tests/lottery/timed_cases.py changes one thing and must fail exactly the named checks.
@@ -59,7 +59,7 @@ def test_an_announcement_without_a_window_reports_timing_not_declared(bundle: Dr
     assert outcomes == {"notice": PASS, "timing": SKIP, "bindings": SKIP, "events": SKIP}
     lines = [check.line() for check in report.checks]
     assert (
-        "– timing: not declared (the announcement has no inputs_close_at: it predates the input window, SPEC §4)"
+        "– timing: not declared (the announcement has no inputs_close_at: it predates the input window, protocol §4)"
         in lines
     )
     assert "✓ notice given: 7 days: announced 2026-01-08T02:00:00Z, draw at 2026-01-15T02:00:00Z" in lines

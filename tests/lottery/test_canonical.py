@@ -1,4 +1,4 @@
-"""Canonical JSON (SPEC §3): RFC 8785 bytes, digests, and refusing anything not canonical."""
+"""Canonical JSON (protocol §3): RFC 8785 bytes, digests, and refusing anything not canonical."""
 
 import hashlib
 

@@ -1,4 +1,4 @@
-"""C2SP tlog-checkpoints (SPEC §10): the body, signing it as a note, and opening it again."""
+"""C2SP tlog-checkpoints (protocol §10): the body, signing it as a note, and opening it again."""
 
 import base64
 import hashlib

@@ -1,4 +1,4 @@
-"""`python -m lottery` (SPEC §12): keygen, sign, ticket, and how bad usage is refused.
+"""`python -m lottery` (protocol §12): keygen, sign, ticket, and how bad usage is refused.
 
 `draw` is exercised on every vector by `test_vectors.py` and `verify` by `test_bundle.py`.
 """

@@ -1,4 +1,4 @@
-"""drand quicknet (SPEC §4–§5): round numbers for times, and beacon verification on real rounds."""
+"""drand quicknet (protocol §4–§5): round numbers for times, and beacon verification on real rounds."""
 
 import hashlib
 from datetime import UTC, datetime

@@ -1,4 +1,4 @@
-"""Draw inputs, seed and tickets (SPEC §5–§8): every refusal of the inputs, and the seed's bytes."""
+"""Draw inputs, seed and tickets (protocol §5–§8): every refusal of the inputs, and the seed's bytes."""
 
 import copy
 import hashlib

@@ -1,4 +1,4 @@
-"""Properties of the draw (SPEC §6–§7) over random populations, stages and seeds.
+"""Properties of the draw (protocol §6–§7) over random populations, stages and seeds.
 
 - the result does not depend on the order the entries arrive in;
 - adding an entry never changes another entry's ticket (nor displaces more than one pick);
@@ -183,7 +183,7 @@ def test_smallest_on_uniform_tickets(n: int, salt: bytes, data: st.DataObject) -
 
 
 def _plain_selection(seed: str, stage: Stage, members: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes, bytes]]:
-    """SPEC §7 as written: every ticket computed, each group sorted, the first k taken."""
+    """protocol §7 as written: every ticket computed, each group sorted, the first k taken."""
     prefix = f"{seed} {stage.name} ".encode()
     tickets = [(hashlib.sha256(prefix + entry_id).digest(), entry_id, stratum) for entry_id, stratum in members]
     picks: list[tuple[bytes, bytes, bytes]] = []

@@ -1,4 +1,4 @@
-"""`lottery/` is the pure protocol core: it never imports Flask or SQLAlchemy (STYLE.md §3).
+"""`lottery/` is the pure protocol core: it never imports Flask or SQLAlchemy (docs/architecture.md).
 
 Every module is parsed with `ast`, so imports inside functions count too.
 """

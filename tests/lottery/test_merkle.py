@@ -1,4 +1,4 @@
-"""RFC 9162 Merkle trees (SPEC §10): proofs verify for random trees and fail on any flipped bit."""
+"""RFC 9162 Merkle trees (protocol §10): proofs verify for random trees and fail on any flipped bit."""
 
 import hashlib
 from collections.abc import Sequence

@@ -1,4 +1,4 @@
-"""The population file (SPEC §2): what is accepted, what is refused and why."""
+"""The population file (protocol §2): what is accepted, what is refused and why."""
 
 import hashlib
 

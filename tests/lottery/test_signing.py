@@ -1,4 +1,4 @@
-"""Office keys, detached signatures and C2SP signed notes (SPEC §9), with Go's sumdb vectors."""
+"""Office keys, detached signatures and C2SP signed notes (protocol §9), with Go's sumdb vectors."""
 
 import base64
 import hashlib

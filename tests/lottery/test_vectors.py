@@ -1,4 +1,4 @@
-"""Every known-answer case of SPEC's vectors, through the library and through the CLI."""
+"""Every known-answer case of tests/vectors (docs/protocol.md), through the library and through the CLI."""
 
 import base64
 import json

@@ -17,7 +17,7 @@ from service.models import Draw, Office, User
 
 #: The recorded real round 657413 is out at 11:00:03Z. A draw starting at 10:40:33 with a
 #: 19-minute input window closes at 10:59:33, and the first round 30 s after that is 657413
-#: (SPEC §4), so the console's own announcement picks the round whose beacon the tests have.
+#: (protocol §4), so the console's own announcement picks the round whose beacon the tests have.
 SCHEDULED = datetime(2023, 9, 15, 10, 40, 33, tzinfo=UTC)
 WINDOW_MINUTES = 19
 INPUTS_CLOSE = SCHEDULED + timedelta(minutes=WINDOW_MINUTES)

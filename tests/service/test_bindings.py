@@ -1,4 +1,4 @@
-"""Bindings (SPEC §2a): which case number is whose is committed at the announcement, the salts are
+"""Bindings (protocol §2a): which case number is whose is committed at the announcement, the salts are
 sealed, each declarant can be given theirs, and swapping two declarants' case numbers is caught."""
 
 import hashlib

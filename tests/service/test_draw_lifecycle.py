@@ -1,4 +1,4 @@
-"""Announce → dice → secret → drand → result: SPEC-exact documents, refusals, exactly once."""
+"""Announce → dice → secret → drand → result: protocol-exact documents, refusals, exactly once."""
 
 import json
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""Timing, tried as an insider with the clock (SPEC §4–§5): no input before the start or after the
+"""Timing, tried as an insider with the clock (protocol §4–§5): no input before the start or after the
 window closes, the beacon after the window, the notice never below the deployment's minimum,
 every input logged as it is accepted, and abandoning publishes what it had — secret included.
 

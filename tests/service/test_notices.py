@@ -1,5 +1,5 @@
 """Notices for the drawn: one per selected declarant, with the due date, the verification QR code
-and the binding salt whose one-line check (SPEC §2a) reproduces the announced bindings.tsv."""
+and the binding salt whose one-line check (protocol §2a) reproduces the announced bindings.tsv."""
 
 import hashlib
 import json

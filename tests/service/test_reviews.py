@@ -1,4 +1,4 @@
-"""Review states and transitions (DESIGN.md "Review states"), corrections, assignment, case-based
+"""Review states and transitions (docs/architecture.md "Review states"), corrections, assignment, case-based
 checks, and the append-only history the database enforces on both backends."""
 
 from datetime import date

@@ -171,11 +171,11 @@ function checkTiming(report, announcement) {
   const detail = `announced ${formatTimestamp(announcement.announcedAt)}, draw at ${formatTimestamp(announcement.scheduledAt)}`;
   const times = { announced_time: formatTimestamp(announcement.announcedAt), draw_time: formatTimestamp(announcement.scheduledAt), notice_ms: notice };
   if (notice >= MIN_NOTICE_MS) report.add("notice", "pass", said(detail, "notice", times), params);
-  else if (announcement.inputsCloseAt !== null) report.add("notice", "fail", said(`less than the 24 hours SPEC §4 requires (${detail})`, "notice-short", times), params);
+  else if (announcement.inputsCloseAt !== null) report.add("notice", "fail", said(`less than the 24 hours protocol §4 requires (${detail})`, "notice-short", times), params);
   else report.add("notice", "skip", said(`less than 24 hours, but the announcement predates that rule (${detail})`, "notice-short-old", times), params);
   const close = announcement.inputsCloseAt;
   if (close === null) {
-    report.add("timing", "skip", said("not declared (the announcement has no inputs_close_at: it predates the input window, SPEC §4)", "timing-undeclared"));
+    report.add("timing", "skip", said("not declared (the announcement has no inputs_close_at: it predates the input window, protocol §4)", "timing-undeclared"));
     return;
   }
   const window = describeDuration(close - announcement.scheduledAt);
@@ -199,7 +199,7 @@ function checkTiming(report, announcement) {
 
 const BINDING_LINE = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})\t([0-9a-f]{64})$/;
 
-/** Read a bindings.tsv for `population` (SPEC §2a): `{id: binding}` or an error naming the first bad line. */
+/** Read a bindings.tsv for `population` (protocol §2a): `{id: binding}` or an error naming the first bad line. */
 export function parseBindings(bytes, population) {
   const text = fromUtf8(bytes);
   if (text && !text.endsWith("\n")) fail("bindings.tsv does not end with a line feed");
@@ -248,7 +248,7 @@ function eventLabel(logged) {
   return `${logged.event.type}${name} (index ${logged.index})`;
 }
 
-/** Read events.json (SPEC §11): [{index, entry, proof}] ascending by index, as lottery.events.parse_events does. */
+/** Read events.json (protocol §11): [{index, entry, proof}] ascending by index, as lottery.events.parse_events does. */
 export function parseEvents(bytes) {
   const items = parseJson(bytes, "events.json");
   if (!Array.isArray(items)) fail("events.json must be a list of {index, entry, proof}");

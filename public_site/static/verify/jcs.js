@@ -1,5 +1,5 @@
 // Canonical JSON, RFC 8785 (JCS), for the part of JSON the protocol uses: objects, arrays,
-// strings, integers, true, false and null (SPEC §3 allows no floats).
+// strings, integers, true, false and null (protocol §3 allows no floats).
 //
 // Keys are sorted by their UTF-16 code units, as RFC 8785 §3.2.3 says, which is exactly what
 // JavaScript's default string comparison does. Strings are escaped as ECMAScript's

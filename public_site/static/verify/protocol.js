@@ -1,4 +1,4 @@
-// The sunshine-draw/1 protocol in JavaScript (SPEC §2–§8): population, announcement,
+// The sunshine-draw/1 protocol in JavaScript (protocol §2–§8): population, announcement,
 // commitment, seed, tickets, selection and the result document. It mirrors lottery/ in
 // Python and must agree with it byte for byte on every vector in tests/vectors/draw.
 
@@ -15,7 +15,7 @@ export class ProtocolError extends Error {}
 
 export const QUICKNET_GENESIS = 1692803367;
 export const QUICKNET_PERIOD = 3;
-/** `inputs_close_at` is at most 2 h after `scheduled_at`; the drand round at least 30 s after it (SPEC §4). */
+/** `inputs_close_at` is at most 2 h after `scheduled_at`; the drand round at least 30 s after it (protocol §4). */
 export const MAX_INPUT_WINDOW_MS = 2 * 3600 * 1000;
 export const DRAND_MARGIN_SECONDS = 30;
 export const MIN_NOTICE_MS = 24 * 3600 * 1000;
@@ -38,7 +38,7 @@ export function compareAscii(a, b) {
 }
 
 /**
- * Parse population.tsv bytes (SPEC §2). Returns {ids, strata, digest, size, counts, bytes, starts}:
+ * Parse population.tsv bytes (protocol §2). Returns {ids, strata, digest, size, counts, bytes, starts}:
  * `bytes` is the file and `starts[i]` the offset of line i, so the tickets hash each id where it
  * lies in the file, without encoding a string per entry. Refuses a file that is not exactly canonical.
  */
@@ -49,7 +49,7 @@ export async function parsePopulation(bytes) {
   return { ...parsed, size: parsed.ids.length, digest: await digest };
 }
 
-// Byte classes of SPEC §2: bit 1 may start an id, bit 2 may continue one, bit 4 may start a
+// Byte classes of protocol §2: bit 1 may start an id, bit 2 may continue one, bit 4 may start a
 // stratum, bit 8 may continue one.
 const CLASSES = new Uint8Array(256);
 for (let c = 0; c < 128; c++) {
@@ -156,7 +156,7 @@ function fail(message) {
   throw new ProtocolError(message);
 }
 
-/** Validate an announcement object (SPEC §4); returns its fields. Mirrors lottery/announcement.py. */
+/** Validate an announcement object (protocol §4); returns its fields. Mirrors lottery/announcement.py. */
 export function parseAnnouncement(doc) {
   if (!doc || typeof doc !== "object" || Array.isArray(doc)) fail("announcement must be a JSON object");
   if (doc.protocol !== PROTOCOL) fail(`announcement protocol must be '${PROTOCOL}'`);
@@ -280,7 +280,7 @@ export function checkAgainstPopulation(announcement, population) {
   for (const key of keys) if (a[key] !== p[key]) fail("population strata counts do not match the announcement");
 }
 
-/** Check the shape of an inputs object (SPEC §5); returns {secret, dice, drand}. */
+/** Check the shape of an inputs object (protocol §5); returns {secret, dice, drand}. */
 export function parseInputs(value) {
   if (!value || typeof value !== "object" || Array.isArray(value) || Object.keys(value).some((k) => !["secret", "dice", "drand"].includes(k))) {
     fail("inputs must be an object with secret and the announced dice and drand");
@@ -300,7 +300,7 @@ export function parseInputs(value) {
   return { secret: value.secret, dice: value.dice ?? null, drand };
 }
 
-/** `hex(sha256("sunshine-draw/1 commitment\n" || secret_hex))` (SPEC §4). */
+/** `hex(sha256("sunshine-draw/1 commitment\n" || secret_hex))` (protocol §4). */
 export async function commitment(secretHex) {
   return sha256Hex("sunshine-draw/1 commitment\n" + secretHex);
 }
@@ -331,7 +331,7 @@ export async function checkInputs(announcement, inputs) {
   }
 }
 
-/** The seed material of SPEC §6, as text. */
+/** The seed material of protocol §6, as text. */
 export function seedMaterial(announcementDigest, inputs) {
   let text = "sunshine-draw/1 seed\n" + `announcement ${announcementDigest}\n` + `secret ${inputs.secret}\n`;
   if (inputs.dice !== null) text += `dice ${inputs.dice}\n`;
@@ -464,7 +464,7 @@ class TicketLookup {
     if (this.index) {
       i = this.index.get(id);
     } else {
-      // The population's ids ascend (SPEC §2): a binary search finds one.
+      // The population's ids ascend (protocol §2): a binary search finds one.
       let low = 0;
       let high = this.ids.length - 1;
       while (low <= high) {
@@ -483,7 +483,7 @@ class TicketLookup {
 }
 
 /**
- * Compute the result document (SPEC §8) from population bytes, the announcement object, the
+ * Compute the result document (protocol §8) from population bytes, the announcement object, the
  * inputs object and drawn_at. Returns {result, bytes, details}; refuses with ProtocolError.
  */
 export async function runDraw(populationBytes, announcementDoc, inputsDoc, drawnAt) {

@@ -1,4 +1,4 @@
-// Office keys, Ed25519 signatures, C2SP signed notes and checkpoints (SPEC §9–§10), as
+// Office keys, Ed25519 signatures, C2SP signed notes and checkpoints (protocol §9–§10), as
 // lottery/signing.py and lottery/checkpoint.py check them.
 //
 // Ed25519 is verified with WebCrypto where the browser has it; otherwise with the vendored

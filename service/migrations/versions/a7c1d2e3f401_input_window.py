@@ -1,4 +1,4 @@
-"""The input window: dice and the secret close at `inputs_close_at` (SPEC §4–§5); drand rounds seen
+"""The input window: dice and the secret close at `inputs_close_at` (protocol §4–§5); drand rounds seen
 
 Revision ID: a7c1d2e3f401
 Revises: 4b7e2a91c0d3

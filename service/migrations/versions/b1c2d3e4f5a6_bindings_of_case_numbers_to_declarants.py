@@ -1,4 +1,4 @@
-"""Bindings of case numbers to declarants (SPEC §2a)
+"""Bindings of case numbers to declarants (protocol §2a)
 
 Revision ID: b1c2d3e4f5a6
 Revises: a7c1d2e3f401
