@@ -65,7 +65,8 @@ def scene(stage: Page, out: Path, number: int, name: str, settle_ms: int = 900, 
 
 
 def notice(browser: Browser, server: LiveServer, out: Path) -> None:
-    """The first drawn declarant's notice as it prints: one A4 sheet (794×1123 CSS pixels)."""
+    """The first drawn declarant's notice as it prints (one A4 sheet, 794×1123 CSS pixels), then
+    the report to the council as the reviewer sees it."""
     context = browser.new_context(viewport={"width": 794, "height": 1123}, device_scale_factor=1, locale="zh-TW")
     page = context.new_page()
     Console(page, server.url, COMPLETED, server.app).login("kinmen-reviewer")
@@ -73,6 +74,10 @@ def notice(browser: Browser, server: LiveServer, out: Path) -> None:
     page.emulate_media(media="print")
     page.locator("article.notice").first.screenshot(path=str(out / "notice.png"))
     print("  notice.png")
+    page.emulate_media(media="screen")
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{server.url}/reviews/reports")  # opens on the latest year with data: the council table first
+    shoot(page, out, "report")
     context.close()
 
 
