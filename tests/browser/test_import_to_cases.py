@@ -10,14 +10,13 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from service.accounts import get_or_create_office
-from service.draw_rules import Rule
-from service.draws import DrawSetup, save_draft
+from service.draws import save_draft
 from service.extensions import db
 from service.models import Declarant, Draw, Office, ReviewCase, User
 from tests.browser.server import Console, LiveServer, clock_at, start_server
 from tests.public_site.world import WITNESSES, beacon_json
 from tests.service.conftest import make_user
-from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE, DICE_AT, SCHEDULED, WINDOW_MINUTES, add_witnesses
+from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE, DICE_AT, add_witnesses, draw_setup
 from tests.service.test_import_as_offices_export import person, rows_csv
 
 DRAW = "penghu-114-annual"
@@ -76,18 +75,7 @@ def test_an_office_export_becomes_assigned_review_cases(browser: Browser, penghu
             db.session,
             office=office,
             user=operator,
-            setup=DrawSetup(
-                title="114年度財產申報實質審查抽籤",
-                draw_id=DRAW,
-                roc_year=114,
-                rule=Rule(),
-                dice_count=20,
-                use_drand=True,
-                scheduled_at=SCHEDULED,
-                min_notice_hours=24,
-                witnesses=WITNESSES,
-                input_window_minutes=WINDOW_MINUTES,
-            ),
+            setup=draw_setup(DRAW, title="114年度財產申報實質審查抽籤", witnesses=WITNESSES),
             now=ANNOUNCED,
         )
         db.session.commit()

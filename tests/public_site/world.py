@@ -13,8 +13,7 @@ from sqlalchemy import select
 from service import settings_of
 from service.accounts import get_or_create_office
 from service.draw_lifecycle import advance_reveal
-from service.draw_rules import Rule
-from service.draws import DrawSetup, save_draft
+from service.draws import save_draft
 from service.extensions import db
 from service.models import Draw, Office, User
 from service.witnesses import confirm
@@ -23,9 +22,8 @@ from tests.service.lifecycle import (
     ANNOUNCED,
     BEACON,
     BEACON_AT,
-    SCHEDULED,
-    WINDOW_MINUTES,
     add_witnesses,
+    draw_setup,
     prepare_draft,
     run_to_result,
 )
@@ -66,18 +64,7 @@ def live_draft(app: Flask, office_id: int, draw_id: str = "kinmen-114-live") -> 
         operator = db.session.scalars(select(User).where(User.username == "kinmen-operator")).one()
         assert office is not None
         add_witnesses(office)
-        setup = DrawSetup(
-            title="114年度財產申報實質審查抽籤（直播）",
-            draw_id=draw_id,
-            roc_year=114,
-            rule=Rule(),
-            dice_count=20,
-            use_drand=True,
-            scheduled_at=SCHEDULED,
-            min_notice_hours=24,
-            witnesses=WITNESSES,
-            input_window_minutes=WINDOW_MINUTES,
-        )
+        setup = draw_setup(draw_id, title="114年度財產申報實質審查抽籤（直播）", witnesses=WITNESSES)
         draw = save_draft(db.session, office=office, user=operator, setup=setup, now=ANNOUNCED)
         db.session.commit()
         return int(draw.id)

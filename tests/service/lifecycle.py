@@ -41,6 +41,25 @@ def add_witnesses(office: Office) -> list[User]:
     return create_witness_users(db.session, office, accounts)
 
 
+def draw_setup(
+    draw_id: str, title: str = "114年度公職人員財產申報實質審查抽籤", witnesses: str = DEMO_WITNESSES
+) -> DrawSetup:
+    """The draft every test draw starts from: year 114, the default rule, 20 dice and the recorded
+    drand round, live at `SCHEDULED` with the input window of `WINDOW_MINUTES`."""
+    return DrawSetup(
+        title=title,
+        draw_id=draw_id,
+        roc_year=114,
+        rule=Rule(),
+        dice_count=20,
+        use_drand=True,
+        scheduled_at=SCHEDULED,
+        min_notice_hours=24,
+        witnesses=witnesses,
+        input_window_minutes=WINDOW_MINUTES,
+    )
+
+
 def prepare_draft(app: Flask, office_id: int, operator_username: str, draw_id: str = "kinmen-114-annual") -> int:
     """Import the demo year, generate the office key, save a draft; returns the draw's primary key."""
     forget_unlocked_keys()
@@ -53,19 +72,7 @@ def prepare_draft(app: Flask, office_id: int, operator_username: str, draw_id: s
         import_upload(db.session, upload)
         generate_key(db.session, settings_of(app))
         add_witnesses(office)
-        setup = DrawSetup(
-            title="114年度公職人員財產申報實質審查抽籤",
-            draw_id=draw_id,
-            roc_year=114,
-            rule=Rule(),
-            dice_count=20,
-            use_drand=True,
-            scheduled_at=SCHEDULED,
-            min_notice_hours=24,
-            witnesses=DEMO_WITNESSES,
-            input_window_minutes=WINDOW_MINUTES,
-        )
-        draw = save_draft(db.session, office=office, user=operator, setup=setup, now=ANNOUNCED)
+        draw = save_draft(db.session, office=office, user=operator, setup=draw_setup(draw_id), now=ANNOUNCED)
         db.session.commit()
         return int(draw.id)
 
