@@ -8,19 +8,20 @@ opened it is recorded with who asked for it (like the salts export).
 import logging
 from typing import Any
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
 from service import settings_of
 from service.access import role_required
+from service.auth import client
 from service.bindings import SaltsLost
 from service.extensions import db
 from service.notices import DOCUMENTS, NoticesUnavailable, draw_notices, roc_date
 from service.operator.loading import draw_or_404
 from service.qr import qr_svg
 from service.reviewer import reviewer_blueprint as bp
-from service.signin import Client, record_event
+from service.signin import record_event
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def notices(draw_id: str) -> Any:
         "notices.printed",
         current_user.username,
         current_user,
-        Client(ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", "")[:200]),
+        client(),
     )
     db.session.commit()
     log.info("user %s opened the notices of draw %s", current_user.username, draw.draw_id)

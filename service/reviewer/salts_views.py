@@ -20,6 +20,7 @@ from sqlalchemy import select
 from public_site.pages import mask_name
 from service import settings_of
 from service.access import role_required
+from service.auth import client
 from service.bindings import SaltRow, SaltsLost, salt_rows
 from service.declaration_files import mask_national_id
 from service.extensions import db
@@ -30,7 +31,7 @@ from service.operator.loading import draw_or_404
 from service.reports import spreadsheet_safe
 from service.reviewer import reviewer_blueprint as bp
 from service.reviewer.loading import VIEWERS
-from service.signin import Client, record_event
+from service.signin import record_event
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def salts_csv(draw_id: str) -> Response:
         "salts.exported",
         current_user.username,
         current_user,
-        Client(ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", "")[:200]),
+        client(),
     )
     db.session.commit()
     log.info("user %s exported the salts of draw %s", current_user.username, draw.draw_id)
