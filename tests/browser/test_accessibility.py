@@ -48,6 +48,14 @@ def axe_source() -> str:
 
 def blocking_violations(page: Page) -> list[str]:
     """Every serious or critical axe violation of the page, one line each with where it is."""
+    # An element fading in (the stage's scene enters over half a second) has, until it has
+    # finished, a colour axe would measure against the half-transparent blend: wait for every
+    # animation that ends (not the live dot's endless pulse) before measuring.
+    page.evaluate(
+        """() => Promise.all(document.getAnimations()
+             .filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+             .map((a) => a.finished))"""
+    )
     page.add_script_tag(content=axe_source())
     results: dict[str, Any] = page.evaluate(
         """async () => axe.run(document, {
@@ -103,6 +111,9 @@ def test_public_pages_have_no_serious_violations(browser: Browser, server: LiveS
         _open(page, server.url + PUBLIC[name])
         if name == "verify page":
             page.wait_for_selector('#verify-status[data-verify-status="ok"]', timeout=30_000)
+        if name == "live stage":
+            # the stage shows its scene only once its first poll of live.json has answered
+            page.wait_for_selector("#st-final li", timeout=30_000)
         # Then axe finds nothing serious
         assert blocking_violations(page) == [], (name, viewport)
         context.close()
