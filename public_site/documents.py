@@ -15,12 +15,13 @@ import hashlib
 import json
 from typing import Any
 
-from flask import Response, abort, jsonify, request
+from flask import Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from public_site import public_blueprint as bp
 from public_site.cache import IMMUTABLE, accepts_gzip, keep_for
+from service import settings_of
 from service.access import public
 from service.bundles import BundleUnavailable, bundle_zip, draw_events, events_json, events_size
 from service.extensions import db
@@ -28,8 +29,11 @@ from service.inputs import MAX_ID, ascii_int
 from service.keystore import active_key
 from service.models import Draw, LogEntry
 from service.transparency import consistency, inclusion, latest_checkpoint, log_size
+from service.witnessing import fully_witnessed, witnessed_note
 
 CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
+#: How long a bundle still waiting for witness cosignatures may be cached.
+SETTLING_SECONDS = 60
 MAX_ENTRIES_PER_PAGE = 1000
 #: Smaller documents are sent as they are: compressing them saves less than it costs.
 GZIP_FROM_BYTES = 1024
@@ -54,8 +58,11 @@ def published_draw(draw_id: str, *, population: bool = False, result: bool = Tru
     return draw
 
 
-def immutable(data: bytes, mimetype: str, filename: str | None = None) -> Response:
-    """A cacheable response with a strong ETag (304 when the client has it), gzip when accepted."""
+def immutable(data: bytes, mimetype: str, filename: str | None = None, final: bool = True) -> Response:
+    """A cacheable response with a strong ETag (304 when the client has it), gzip when accepted.
+
+    `final=False`: the same, but cached for `SETTLING_SECONDS` only (a bundle still waiting for
+    witness cosignatures)."""
     etag = hashlib.sha256(data).hexdigest()
     compress = len(data) >= GZIP_FROM_BYTES and mimetype.startswith(_TEXT_TYPES)
     if compress and accepts_gzip(request.headers.get("Accept-Encoding")):
@@ -67,11 +74,11 @@ def immutable(data: bytes, mimetype: str, filename: str | None = None) -> Respon
         response.set_etag(etag)
     if compress:
         response.vary.add("Accept-Encoding")
-    response.headers["Cache-Control"] = CACHE_IMMUTABLE
+    response.headers["Cache-Control"] = CACHE_IMMUTABLE if final else f"public, max-age={SETTLING_SECONDS}"
     response.headers["Access-Control-Allow-Origin"] = "*"
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    keep_for(IMMUTABLE)
+    keep_for(IMMUTABLE if final else SETTLING_SECONDS)
     return response.make_conditional(request)
 
 
@@ -120,13 +127,24 @@ def result_sig(draw_id: str) -> Response:
 @bp.route("/draws/<draw_id:draw_id>/bundle.zip")
 @public
 def bundle(draw_id: str) -> Response:
-    """Everything needed to verify the draw offline."""
+    """Everything needed to verify the draw offline.
+
+    The bundle carries the witnesses' cosignatures of its checkpoint, and those arrive after the
+    draw completed (seconds later, or much later when a witness was down). So the bundle is
+    cached as immutable only once every configured witness has cosigned its checkpoint (with no
+    witness configured it is final at once, as before witnessing); until then it is cached for
+    `SETTLING_SECONDS`, so a cosignature that arrives later is never hidden by a cache. Its
+    signed documents never change either way: only `checkpoint` gains lines and
+    `witnessed.json` appears or grows.
+    """
     draw = _completed(draw_id)
     try:
         data = bundle_zip(db.session, draw)  # reads the population when it is first asked
     except BundleUnavailable:
         abort(404)
-    return immutable(data, "application/zip", filename=f"{draw.draw_id}-bundle.zip")
+    size = (draw.completed_log_index or 0) + 1
+    final = fully_witnessed(db.session, settings_of(current_app), size)
+    return immutable(data, "application/zip", filename=f"{draw.draw_id}-bundle.zip", final=final)
 
 
 @bp.route("/draws/<draw_id:draw_id>/bindings.tsv")
@@ -174,11 +192,11 @@ def office_vkey() -> Response:
 @bp.route("/log/checkpoint")
 @public
 def checkpoint() -> Response:
-    """The latest signed checkpoint."""
+    """The latest signed checkpoint, with every witness cosignature collected for it."""
     latest = latest_checkpoint(db.session)
     if latest is None:
         abort(404, description="The log is empty.")
-    response = Response(latest.note, mimetype="text/plain")
+    response = Response(witnessed_note(db.session, latest), mimetype="text/plain")
     response.headers["Cache-Control"] = "public, max-age=5"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, g, render_template, request, url_for
+from flask import Response, current_app, g, render_template, request, url_for
 from flask_babel import gettext
 
 from lottery.drand import round_time
@@ -30,13 +30,14 @@ from lottery.timestamps import format_timestamp
 from public_site import public_blueprint as bp
 from public_site.cache import LIVE_SECONDS, PAGE_SECONDS, keep_for
 from public_site.documents import published_draw
-from service import clock
+from service import clock, settings_of
 from service.access import public
 from service.extensions import db
 from service.labels import rule_lines
 from service.models import Draw
 from service.qr import qr_svg
 from service.witnesses import confirmations as witness_confirmations
+from service.witnessing import draw_witnesses
 
 
 def live_step(draw: Draw) -> str:
@@ -136,6 +137,9 @@ def live_state(draw: Draw) -> dict[str, Any]:
         "page_url": url_for("public.draw_page", draw_id=draw.draw_id, _external=True),
         "abandoned_reason": draw.abandoned_reason,
         "checks": _checks(draw),
+        # The log's witnesses (service.witnessing) that cosigned a checkpoint holding the draw's
+        # inputs so far; null when none is configured.
+        "log_witnesses": draw_witnesses(db.session, settings_of(current_app), draw),
     }
 
 

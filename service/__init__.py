@@ -12,7 +12,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """
     from public_site import public_blueprint
     from public_site.cache import install as install_response_cache
-    from service import database, i18n, web
+    from service import database, i18n, web, witnessing
     from service.access import check_access_rules
     from service.api import api_blueprint
     from service.auth import auth_blueprint
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_commands(app)
     check_access_rules(app)
     install_response_cache(app)
+    witnessing.init_app(app)
     with app.app_context():
         # gunicorn --preload forks after this: no connection may be shared across workers.
         db.engine.dispose()

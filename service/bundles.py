@@ -1,8 +1,10 @@
 """The downloadable bundle of a completed draw (layout: docs/bundle.md).
 
 Everything a citizen needs to check the draw offline: the frozen documents, their signatures,
-the office key that signed them, the checkpoint signed right after the draw completed, and the
-inclusion proofs of the draw's two log entries in that checkpoint.
+the office key that signed them, the checkpoint signed right after the draw completed (with the
+witnesses' cosignatures collected for it), the inclusion proofs of the draw's two log entries in
+that checkpoint, and (`witnessed.json`) every witness-cosigned checkpoint since the announcement
+with its consistency proof to the bundle's checkpoint.
 """
 
 import base64
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from service.models import Draw, LogEntry, SigningKey
 from service.transparency import checkpoint_at, inclusion, latest_checkpoint
+from service.witnessing import witnessed_json, witnessed_note
 
 VERIFY_MD = """# 如何驗證這次抽籤 · How to verify this draw
 
@@ -125,7 +128,7 @@ def bundle_files(session: Session, draw: Draw) -> dict[str, bytes]:
     if key is not None:
         files["office.vkey"] = (key.vkey + "\n").encode("utf-8")
     if checkpoint is not None and draw.announced_log_index is not None:
-        files["checkpoint"] = checkpoint.note.encode("utf-8")
+        files["checkpoint"] = witnessed_note(session, checkpoint).encode("utf-8")
         proofs = []
         for index in (draw.announced_log_index, draw.completed_log_index):
             entry = session.scalar(select(LogEntry.entry).where(LogEntry.index == index))
@@ -140,6 +143,9 @@ def bundle_files(session: Session, draw: Draw) -> dict[str, bytes]:
             )
         files["inclusion.json"] = json.dumps(proofs, indent=1).encode("utf-8")
         files["events.json"] = events_json(draw_events(session, draw.draw_id, size))
+        witnessed = witnessed_json(session, draw, size)
+        if witnessed is not None:
+            files["witnessed.json"] = witnessed
     bindings = draw.bindings_tsv
     if bindings is not None:
         files["bindings.tsv"] = bytes(bindings)

@@ -21,6 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(audit)
     app.cli.add_command(uploads)
     app.cli.add_command(backup)
+    app.cli.add_command(witnesses)
     register_export_command(app)  # `flask export-site OUT/` (public_site/export.py)
 
 
@@ -535,3 +536,48 @@ def backup_restore(path: str) -> None:
     click.echo(
         f"✓ restored {manifest['file']} of {manifest['created_at']}: log size {manifest['log_size']}, self-check passed"
     )
+
+
+@click.group(cls=AppGroup)
+def witnesses() -> None:
+    """The witnesses that cosign the log's checkpoints (SUNSHINE_WITNESSES; service/witnessing.py)."""
+
+
+@witnesses.command("submit")
+def witnesses_submit() -> None:
+    """Submit the latest checkpoint to every configured witness now; one line per witness."""
+    from service.witnessing import submit_latest, submitter_of
+
+    settings = _settings()
+    if not settings.witnesses:
+        click.echo("No witness is configured (SUNSHINE_WITNESSES).")
+        return
+    outcomes = submit_latest(db.session, settings, submitter_of(current_app))
+    if not outcomes:
+        click.echo("The log has no checkpoint yet.")
+    for outcome in outcomes:
+        mark = "✓" if outcome.ok else "✗"
+        detail = f": {outcome.detail}" if outcome.detail else ""
+        click.echo(f"{mark} {outcome.witness}: checkpoint {outcome.size} {outcome.result}{detail}")
+    if not all(outcome.ok for outcome in outcomes):
+        raise SystemExit(1)
+
+
+@witnesses.command("status")
+def witnesses_status() -> None:
+    """Each configured witness: the latest checkpoint it cosigned, against the latest signed."""
+    from service.transparency import latest_checkpoint
+    from service.witnessing import cosigned_size
+
+    settings = _settings()
+    if not settings.witnesses:
+        click.echo("No witness is configured (SUNSHINE_WITNESSES).")
+        return
+    latest = latest_checkpoint(db.session)
+    latest_size = latest.size if latest is not None else 0
+    click.echo(f"Latest signed checkpoint: size {latest_size}")
+    for endpoint in settings.witnesses:
+        size = cosigned_size(db.session, endpoint)
+        state = "up to date" if size == latest_size and size else f"{latest_size - size} entries behind"
+        cosigned = f"cosigned up to size {size}" if size else "has cosigned nothing yet"
+        click.echo(f"{endpoint.name} ({endpoint.url}): {cosigned}, {state}")

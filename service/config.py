@@ -9,6 +9,10 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from lottery.cosignature import WitnessVerifier, parse_witness_vkey
+from lottery.errors import SignatureError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "test", "production")
@@ -16,6 +20,20 @@ ENVIRONMENTS = ("development", "test", "production")
 
 class ConfigError(RuntimeError):
     """The environment does not describe a deployment that can start safely."""
+
+
+@dataclass(frozen=True)
+class WitnessEndpoint:
+    """A C2SP tlog-witness the office submits its checkpoints to: its submission prefix (we POST to
+    `<url>/add-checkpoint`) and its cosigning key."""
+
+    url: str
+    verifier: WitnessVerifier
+
+    @property
+    def name(self) -> str:
+        """The witness's name (the name its cosignature lines carry)."""
+        return self.verifier.name
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,11 @@ class Settings:
     #: Days a drawn declarant has to provide their documents, counted from the draw's completion
     #: (the due date printed on each notice; `SUNSHINE_NOTICE_DUE_DAYS`).
     notice_due_days: int = 30
+    #: The witnesses that cosign the log's checkpoints (`SUNSHINE_WITNESSES`: `URL VKEY` pairs, one
+    #: a line or `;`-separated); none by default, and then nothing is submitted anywhere.
+    witnesses: tuple[WitnessEndpoint, ...] = ()
+    #: How long one add-checkpoint request may take (`SUNSHINE_WITNESS_TIMEOUT_SECONDS`).
+    witness_timeout_seconds: float = 5.0
 
     @property
     def testing(self) -> bool:
@@ -172,7 +195,40 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
     if relays:
         settings = settings.with_overrides(drand_relays=relays)
-    return settings
+    timeout = env.get("SUNSHINE_WITNESS_TIMEOUT_SECONDS", str(Settings.witness_timeout_seconds))
+    try:
+        witness_timeout = float(timeout)
+    except ValueError:
+        witness_timeout = -1.0
+    if not 0.1 <= witness_timeout <= 120:
+        raise ConfigError("SUNSHINE_WITNESS_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 120")
+    return settings.with_overrides(
+        witnesses=parse_witnesses(env.get("SUNSHINE_WITNESSES", "")), witness_timeout_seconds=witness_timeout
+    )
+
+
+def parse_witnesses(text: str) -> tuple[WitnessEndpoint, ...]:
+    """`SUNSHINE_WITNESSES`: `URL VKEY` pairs, one a line or separated by `;` (blank entries and
+    `#` comments skipped). Refuses (`ConfigError`, naming the entry) a URL that is not http(s), a
+    vkey that is not a C2SP witness key, or two witnesses of one name."""
+    witnesses: list[WitnessEndpoint] = []
+    entries = [entry.strip() for line in text.splitlines() for entry in line.split(";")]
+    for number, entry in enumerate((e for e in entries if e and not e.startswith("#")), start=1):
+        fields = entry.split()
+        if len(fields) != 2:
+            raise ConfigError(f"SUNSHINE_WITNESSES entry {number} must be `URL VKEY`, not {entry!r}")
+        url, vkey = fields
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ConfigError(f"SUNSHINE_WITNESSES entry {number}: {url!r} is not an http(s) URL prefix")
+        try:
+            verifier = parse_witness_vkey(vkey)
+        except (SignatureError, ValueError) as exc:
+            raise ConfigError(f"SUNSHINE_WITNESSES entry {number}: not a witness vkey ({exc})") from None
+        if any(known.name == verifier.name for known in witnesses):
+            raise ConfigError(f"SUNSHINE_WITNESSES entry {number}: a second witness named {verifier.name!r}")
+        witnesses.append(WitnessEndpoint(url.rstrip("/"), verifier))
+    return tuple(witnesses)
 
 
 def _normalise_database_url(url: str) -> str:

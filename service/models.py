@@ -10,6 +10,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -561,6 +562,33 @@ class DrawWitnessConfirmation(db.Model):  # type: ignore[name-defined,misc]
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("draw_pk", "witness"), CheckConstraint("log_index >= 0", name="log_index"))
+
+
+class WitnessCosignature(db.Model):  # type: ignore[name-defined,misc]
+    """A witness's C2SP cosignature on one of the office's checkpoints (`service.witnessing`).
+
+    Stored only after it verified against the configured witness key and the stored checkpoint
+    note. Append-only: a cosignature, once received, is evidence and stays.
+    """
+
+    __tablename__ = "witness_cosignature"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkpoint_size: Mapped[int] = mapped_column(ForeignKey("log_checkpoint.size"), index=True)
+    #: The witness's name, as its signature line carries it.
+    witness_name: Mapped[str] = mapped_column(String(255))
+    #: The witness key's 4-byte key id, as 8 hex digits.
+    key_id: Mapped[str] = mapped_column(String(8))
+    #: The cosignature's own timestamp (seconds since the Unix epoch, signed by the witness).
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    #: The signature line exactly as the witness sent it (`— <name> <base64>`, no newline).
+    line: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("checkpoint_size", "witness_name", "key_id"),
+        CheckConstraint("timestamp >= 0", name="timestamp"),
+    )
 
 
 def _install_triggers() -> None:

@@ -25,6 +25,9 @@ from service.models import Checkpoint, LogEntry, SigningKey, utcnow
 MAX_ENTRY_BYTES = 64 * 1024
 #: Any fixed number: the PostgreSQL advisory lock that serialises appends across processes.
 _APPEND_LOCK = 0x53554E  # "SUN"
+#: `session.info` key holding the sizes of the checkpoints a transaction signed: once it commits,
+#: they are submitted to the witnesses (`service.witnessing`).
+NEW_CHECKPOINT = "sunshine_new_checkpoint"
 
 
 class LogIntegrityError(RuntimeError):
@@ -101,6 +104,7 @@ def sign_new_checkpoint(session: Session, signers: list[Signer]) -> Checkpoint:
     row = Checkpoint(size=body.size, root=body.root, note=note, key_id=signers[0].verifier.key_id.hex())
     session.add(row)
     session.flush()
+    session.info.setdefault(NEW_CHECKPOINT, set()).add(row.size)
     return row
 
 

@@ -302,11 +302,24 @@ POSTGRESQL_V4 = tuple(
     )
 )
 
+_COSIGNATURES = "witness cosignatures are append-only"
+SQLITE_V5 = tuple(
+    _sqlite_refuse(f"witness_cosignature_no_{what.lower()}", f"BEFORE {what}", "witness_cosignature", _COSIGNATURES)
+    for what in ("UPDATE", "DELETE")
+)
+POSTGRESQL_V5 = (
+    _pg_trigger("witness_cosignature_append_only", "BEFORE UPDATE OR DELETE", "witness_cosignature", _COSIGNATURES),
+    _pg_trigger(
+        "witness_cosignature_no_truncate", "BEFORE TRUNCATE", "witness_cosignature", _COSIGNATURES, each="STATEMENT"
+    ),
+)
+
 _VERSIONS = {
     1: {"sqlite": SQLITE_V1, "postgresql": POSTGRESQL_V1},
     2: {"sqlite": SQLITE_V2, "postgresql": POSTGRESQL_V2},
     3: {"sqlite": SQLITE_V3, "postgresql": POSTGRESQL_V3},
     4: {"sqlite": SQLITE_V4, "postgresql": POSTGRESQL_V4},
+    5: {"sqlite": SQLITE_V5, "postgresql": POSTGRESQL_V5},
 }
 #: Every version, oldest first.
 VERSIONS = tuple(sorted(_VERSIONS))

@@ -310,9 +310,21 @@ function nextScene(state) {
   return target;
 }
 
+/** The log's witnesses that cosigned a checkpoint holding the draw's inputs (hidden when none is configured). */
+function renderWitnessed(state) {
+  const line = byId("st-witnessed");
+  const witnesses = state.log_witnesses;
+  line.hidden = !witnesses;
+  if (!witnesses) return;
+  line.textContent = witnesses.names.length
+    ? say("log-witnessed", { count: witnesses.names.length, names: witnesses.names.join(", ") })
+    : say("log-witness-waiting", { configured: witnesses.configured });
+}
+
 function update() {
   if (!latestState) return;
   stage.dataset.step = latestState.step;
+  renderWitnessed(latestState);
   show(nextScene(latestState), latestState);
   if (ORDER.indexOf(current) < ORDER.indexOf("seed")) seenLive = true;
 }
