@@ -373,14 +373,16 @@ def drop_statements_for(dialect: str, version: int = 1) -> tuple[str, ...]:
     return ()
 
 
-def reinstall_statements(dialect: str) -> tuple[str, ...]:
-    """Every version's triggers, installed again where they are missing (for the last migration).
+def reinstall_statements(dialect: str, up_to: int | None = None) -> tuple[str, ...]:
+    """Every version's triggers (up to version `up_to`), installed again where they are missing.
 
     On SQLite a batch-alter of a table drops its triggers, so the migration that comes last
     installs all of them again (`IF NOT EXISTS`); on PostgreSQL each trigger is dropped and created.
+    A migration passes the last version that existed when it was written: a later version's
+    tables do not exist yet at that point of the upgrade.
     """
     statements: list[str] = []
-    for version in sorted(_VERSIONS):
+    for version in sorted(v for v in _VERSIONS if up_to is None or v <= up_to):
         for statement in statements_for(dialect, version):
             names = _trigger_names((statement,))
             if dialect == "postgresql" and names:

@@ -39,10 +39,11 @@ from sqlalchemy.orm import Session
 
 from lottery.cosignature import add_signature_lines, cosignatures
 from lottery.errors import SignatureError
+from lottery.merkle import consistency_proof
 from service.config import Settings, WitnessEndpoint
 from service.drand_client import opener_for
 from service.models import Checkpoint, Draw, LogEntry, WitnessCosignature
-from service.transparency import NEW_CHECKPOINT, checkpoint_at, consistency, latest_checkpoint
+from service.transparency import NEW_CHECKPOINT, checkpoint_at, consistency, latest_checkpoint, leaf_hashes
 
 log = logging.getLogger(__name__)
 
@@ -394,11 +395,14 @@ def witnessed_json(session: Session, draw: Draw, size: int) -> bytes | None:
         .order_by(WitnessCosignature.checkpoint_size)
     )
     items: list[dict[str, Any]] = []
-    for cosigned in session.scalars(query):
+    leaves: list[bytes] | None = None
+    for cosigned in session.scalars(query).all():
         checkpoint = checkpoint_at(session, cosigned)
         if checkpoint is None:
             continue
-        proof = consistency(session, cosigned, size) if cosigned < size else []
+        if leaves is None:
+            leaves = leaf_hashes(session, size)
+        proof = consistency_proof(cosigned, leaves) if cosigned < size else []
         items.append(
             {
                 "note": witnessed_note(session, checkpoint),

@@ -303,6 +303,49 @@ def test_a_witness_that_hangs_or_is_down_does_not_hold_up_the_draw(
             assert names == {witness.signer.name}
 
 
+def test_the_consoles_dice_request_answers_while_a_witness_hangs(
+    app: Flask, offices: dict[str, int], down: WitnessEndpoint
+) -> None:
+    import threading
+
+    from service import clock
+    from service.draw_lifecycle import announce
+    from service.models import User
+    from tests.service.conftest import AuthActions
+    from tests.service.lifecycle import ANNOUNCED, DICE, DICE_AT
+
+    draw_pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
+    with app.app_context():
+        operator = db.session.scalars(select(User).where(User.username == "kinmen-operator")).one()
+        announce(db.session, settings_of(app), draw_pk, operator, now=ANNOUNCED)
+        db.session.commit()
+        key = active_key(db.session)
+        assert key is not None
+        office = parse_vkey(key.vkey)
+    client = app.test_client()
+    AuthActions(client).login("kinmen-operator")
+    with running(StubWitness()) as witness:
+        witness.office, witness.release = office, threading.Event()
+        configure(app, down, endpoint(witness))
+        clock.fix_clock(app, DICE_AT)
+        try:
+            response = client.post("/operator/draws/kinmen-114-annual/live/dice", data={"dice": DICE})
+        finally:
+            clock.fix_clock(app, None)
+        # The operator has the answer, and the dice are logged, while the witness holds the submission.
+        assert response.status_code == 303
+        assert get_draw(app, draw_pk).dice == DICE
+        assert not witness.release.is_set()
+        assert witness.received.wait(10)
+        witness.release.set()
+        assert wait_for_submissions(app, 20)
+    with app.app_context():
+        latest = latest_checkpoint(db.session)
+        assert latest is not None
+        assert cosigned_size(db.session, endpoint(witness)) == latest.size
+        assert cosigned_size(db.session, down) == 0
+
+
 # --- serving -------------------------------------------------------------------------------------
 
 

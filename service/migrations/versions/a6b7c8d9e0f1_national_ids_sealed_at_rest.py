@@ -51,7 +51,7 @@ def _drop_declarant_triggers(bind):
 def _reinstall_triggers(bind):
     from service.triggers import reinstall_statements
 
-    for statement in reinstall_statements(bind.dialect.name):
+    for statement in reinstall_statements(bind.dialect.name, up_to=4):
         op.execute(statement)
 
 

@@ -35,7 +35,7 @@ def upgrade():
     )
     from service.triggers import reinstall_statements
 
-    for statement in reinstall_statements(op.get_bind().dialect.name):
+    for statement in reinstall_statements(op.get_bind().dialect.name, up_to=4):
         op.execute(statement)
 
 
