@@ -71,8 +71,9 @@ class Outcome:
     """What one submission to one witness came to.
 
     `result` is `cosigned` (a new cosignature verified and stored), `already` (this witness had
-    cosigned this checkpoint before), `unreachable` (network errors on every attempt),
-    `refused` (the witness answered with an error) or `invalid` (its answer did not verify).
+    cosigned this checkpoint before), `superseded` (it has cosigned a later one, and a witness
+    never goes back), `unreachable` (network errors on every attempt), `refused` (the witness
+    answered with an error) or `invalid` (its answer did not verify).
     """
 
     witness: str
@@ -82,8 +83,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """True when the witness's cosignature of `size` is stored."""
-        return self.result in ("cosigned", "already")
+        """True when nothing went wrong: the cosignature is stored, or the witness is past `size`."""
+        return self.result in ("cosigned", "already", "superseded")
 
 
 @dataclass
@@ -234,7 +235,7 @@ def submit(
         return Outcome(endpoint.name, size, "already")
     old = cosigned_size(session, endpoint)
     if old > size:
-        return Outcome(endpoint.name, size, "already", f"the witness has cosigned the later size {old}")
+        return Outcome(endpoint.name, size, "superseded", f"the witness has cosigned the later size {old}")
     post = submitter.post or urllib_poster(settings.drand_proxy)
     url = endpoint.url + "/add-checkpoint"
     for attempt in (1, 2):
@@ -253,6 +254,8 @@ def submit(
         if attempt == 1 and stated is not None and stated <= size and (stated == 0 or checkpoint_at(session, stated)):
             old = stated  # the witness holds another size: prove from there, once
             continue
+        if stated is not None and stated > size and checkpoint_at(session, stated) is not None:
+            return Outcome(endpoint.name, size, "superseded", f"the witness holds the later size {stated}")
         detail = answer.body[:200].decode("utf-8", "replace").strip()
         if stated is not None:
             detail = f"the witness holds size {stated}, which this log cannot prove from"

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
+from lottery.bundle import verify_bundle
 from lottery.checkpoint import open_checkpoint
 from lottery.cosignature import cosign, cosignatures, generate_witness, note_parts
 from lottery.merkle import verify_consistency
@@ -200,6 +201,19 @@ def test_a_409_for_a_size_we_cannot_prove_from_is_reported(app: Flask, witness: 
     assert "99" in outcome.detail and len(witness.requests) == 1
     with app.app_context():
         assert db.session.scalar(select(WitnessCosignature.id)) is None
+
+
+def test_a_witness_past_this_checkpoint_is_not_asked_to_go_back(app: Flask, witness: StubWitness) -> None:
+    start_log(app, 5, witness)
+    with app.app_context():
+        later, earlier = checkpoint_at(db.session, 6), checkpoint_at(db.session, 3)
+        assert later is not None and earlier is not None
+        witness.size, witness.root = 6, bytes(later.root)  # it cosigned 6, which we did not store
+        outcome = submit(db.session, settings_of(app), endpoint(witness), earlier, Submitter(sleep=_no_sleep))
+    assert (outcome.result, outcome.ok) == ("superseded", True)
+    assert [body.split("\n", 1)[0] for body in witness.requests] == ["old 0"]
+    assert submit_now(app, endpoint(witness)).result == "cosigned"  # 6 itself: 409, then from 6 to 6
+    assert [body.split("\n", 1)[0] for body in witness.requests] == ["old 0", "old 0", "old 6"]
 
 
 def test_a_witness_error_is_reported_and_not_retried(app: Flask, witness: StubWitness) -> None:
@@ -402,6 +416,9 @@ def test_checkpoint_and_bundle_carry_the_cosignatures(
         sizes.append(body.size)
     assert sizes == sorted(set(sizes)) and sizes[-1] == bundle_checkpoint.size
     assert witnessed[-1]["consistency"] == []
+    # Today's verifier reads the cosigned bundle as before (the witness lines are other keys' lines).
+    report = verify_bundle(files, key=files["office.vkey"].decode().strip(), check_bls=False)
+    assert report.ok, [check.line() for check in report.checks]
 
 
 def test_a_bundle_waiting_for_a_witness_is_not_cached_for_ever(
