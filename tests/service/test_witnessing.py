@@ -455,7 +455,7 @@ def test_the_stage_names_the_witnesses_that_cosigned_the_inputs(
     assert state["log_witnesses"] == {"configured": 2, "names": [witness.signer.name]}
     page = client.get(f"/draws/{draw.draw_id}/live?lang=zh").get_data(as_text=True)
     assert 'id="st-witnessed" hidden' not in page
-    assert "由 {count} 位見證人連署 · witnessed by {names}" in page
+    assert "由 {count} 位見證人連署：{names}" in page
 
 
 # --- commands ------------------------------------------------------------------------------------
