@@ -32,7 +32,7 @@ from service import clock
 from service.config import Settings
 from service.i18n import roc_date
 from service.keystore import current_signer
-from service.labels import FINE_GROUND_SOURCES
+from service.labels import FINE_GROUND_SOURCES, STAGE_LABELS
 from service.models import Declarant, Draw, LogEntry, Office, ReviewCase, ReviewEvent, User, utcnow
 from service.transparency import inclusion, latest_checkpoint, record
 
@@ -87,7 +87,6 @@ STATE_LABELS = {
     "explained": _l("explained"),
     "closed": _l("closed"),
 }
-STAGE_LABELS = {"review": _l("review stage"), "comparison": _l("comparison stage")}
 ORIGIN_LABELS = {"lottery": _l("drawn by lottery"), "case-based": _l("case-based check")}
 KIND_LABELS = {
     "opened": _l("opened"),
