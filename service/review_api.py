@@ -26,9 +26,9 @@ from service.accounts import api_token_for
 from service.extensions import csrf, db, login_manager
 from service.inputs import MAX_ID, MAX_YEAR, MIN_YEAR, query_int
 from service.keystore import KeyUnavailable
+from service.labels import STAGE_LABELS
 from service.models import REVIEW_STATES, ReviewCase, ReviewEvent
 from service.reviews import (
-    STAGE_LABELS,
     CaseFilters,
     InvalidTransition,
     NotAssignee,

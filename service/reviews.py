@@ -32,7 +32,7 @@ from service import clock
 from service.config import Settings
 from service.i18n import roc_date
 from service.keystore import current_signer
-from service.labels import FINE_GROUND_SOURCES, STAGE_LABELS
+from service.labels import FINE_GROUND_SOURCES, STAGE_LABELS, state_label
 from service.models import Declarant, Draw, LogEntry, Office, ReviewCase, ReviewEvent, User, utcnow
 from service.transparency import inclusion, latest_checkpoint, record
 
@@ -70,30 +70,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 #: States only a comparison-stage case (前後年度比對) can reach.
 COMPARISON_ONLY = frozenset({"explanation_requested"})
-
-STATE_LABELS = {
-    "drawn": _l("drawn"),
-    "querying": _l("querying data"),
-    "under_review": _l("under review"),
-    "no_discrepancy": _l("no discrepancy"),
-    "discrepancy": _l("discrepancy found"),
-    "statement_invited": _l("statement invited"),
-    "correction_notice": _l("notice to correct"),
-    "trust_notice": _l("trust notice"),
-    "referred": _l("referred"),
-    "fined": _l("fined"),
-    "not_fined": _l("not fined"),
-    "explanation_requested": _l("explanation requested"),
-    "explained": _l("explained"),
-    "closed": _l("closed"),
-}
-ORIGIN_LABELS = {"lottery": _l("drawn by lottery"), "case-based": _l("case-based check")}
-KIND_LABELS = {
-    "opened": _l("opened"),
-    "transition": _l("step"),
-    "correction": _l("correction"),
-    "assignment": _l("assignment"),
-}
 
 
 @dataclass(frozen=True)
@@ -173,11 +149,6 @@ class NotAssignee(ReviewError):
 
 class StaleState(ReviewError):
     """The case moved on since the page was shown (HTTP 409)."""
-
-
-def state_label(state: str | None) -> str:
-    """The translated label of a review state."""
-    return str(STATE_LABELS.get(state or "", state or "—"))
 
 
 def taipei_today(now: datetime | None = None) -> date:
