@@ -104,7 +104,7 @@ def event_label(kind: str) -> str:
     return str(EVENT_LABELS.get(kind, kind))
 
 
-#: Where each fine ground is in the law: 公職人員財產申報法 (the Act), Art. 12 (service/reviews.py
+#: Where each fine ground is in the law: 公職人員財產申報法 (the Act), Art. 12 (service/reviews/rules.py
 #: FINE_GROUNDS holds the ranges). zh-TW cites the article as offices write it; English cites it
 #: in English with the Chinese beside it.
 FINE_GROUND_SOURCES = {

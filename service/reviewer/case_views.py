@@ -12,12 +12,12 @@ from service.extensions import db
 from service.forms import CorrectionForm, EmptyForm, StepForm
 from service.inputs import MAX_YEAR, MIN_YEAR, query_int
 from service.keystore import KeyUnavailable
+from service.labels import STAGE_LABELS
 from service.models import REVIEW_STATES
 from service.reviewer import reviewer_blueprint as bp
 from service.reviewer.loading import case_or_404
 from service.reviews import (
     FINE_GROUNDS,
-    STAGE_LABELS,
     CaseFilters,
     NotAssignee,
     ReviewError,
