@@ -2,6 +2,7 @@
 at several tree sizes, with partial tiles and level-1 tiles; refusals and caching of the routes."""
 
 import gzip
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,11 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from lottery.merkle import leaf_hash, tree_hash
-from lottery.tiles import Tile, hash_tile
+from lottery.tiles import Tile, hash_tile, tiles_for_size
+from public_site.export import export_site
 from service import settings_of
 from service.extensions import db
 from service.keystore import active_key, current_signer
-from service.transparency import MAX_ENTRY_BYTES, append, leaf_hashes, log_size, record
+from service.transparency import MAX_ENTRY_BYTES, append, event_time, leaf_hashes, log_size, record
 from tests.c2sp import tiles_client
 
 
@@ -22,7 +24,7 @@ def grow_log(app: Flask, to_size: int) -> None:
     with app.app_context():
         missing = to_size - log_size(db.session)
         signer = current_signer(db.session, settings_of(app))
-        record(db.session, [signer], [{"type": "test.filler", "n": i} for i in range(missing)])
+        record(db.session, [signer], [{"type": "test.filler", "time": event_time(), "n": i} for i in range(missing)])
         db.session.commit()
 
 
@@ -154,3 +156,21 @@ def test_an_entry_over_65535_bytes_is_refused_and_nothing_is_written(app: Flask,
             append(db.session, {"type": "test.big", "pad": "x" * (65_536 - overhead)})
         db.session.rollback()
         assert log_size(db.session) == before
+
+
+def test_the_static_export_holds_every_tile_and_reads_back(
+    app: Flask, client: FlaskClient, completed: dict[str, Any], tmp_path: Path
+) -> None:
+    grow_log(app, 300)
+    written = export_site(app, tmp_path, "https://ethics.example.gov.tw/draws-site")
+    tiles = [f"log/{tile.path()}" for tile in tiles_for_size(300)]
+    assert {"log/tile/0/000", "log/tile/0/001.p/44", "log/tile/1/000.p/1", "log/tile/entries/001.p/44"} <= set(tiles)
+    assert set(tiles) <= set(written)
+    for name in tiles:
+        assert (tmp_path / name).read_bytes() == client.get(f"/{name}").get_data()
+
+    def from_files(path: str) -> bytes:
+        return (tmp_path / "log" / path).read_bytes()
+
+    report = tiles_client.check_log(from_files, vkey(app))
+    assert report.checkpoint.size == 300 and report.bundles == 2
