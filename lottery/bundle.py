@@ -400,15 +400,8 @@ def _check_witnesses(
         report.add(SKIP, "witness cosignatures on the checkpoint", "no --witness given", "witness-quorum")
         report.add(SKIP, "inputs witnessed before the beacon", "no --witness given", "witness-before-beacon")
         return
-    if _check_quorum(report, files, checkpoint, policy, notes):
-        _check_before_beacon(report, announcement, events, policy, notes)
-    else:
-        report.add(
-            FAIL,
-            "inputs witnessed before the beacon",
-            "not checked: the checkpoint's cosignatures did not verify",
-            "witness-before-beacon",
-        )
+    _check_quorum(report, files, checkpoint, policy, notes)
+    _check_before_beacon(report, announcement, events, policy, notes)
 
 
 def _check_quorum(
@@ -417,7 +410,7 @@ def _check_quorum(
     checkpoint: Checkpoint | None,
     policy: WitnessPolicy,
     notes: list[CosignedCheckpoint],
-) -> bool:
+) -> None:
     """At least K of the given witnesses cosigned the bundle checkpoint; adds it to `notes`."""
     count, quorum = len(policy.witnesses), policy.quorum
     what = f"the checkpoint is cosigned by at least {quorum} of the {count} given witnesses"
@@ -433,13 +426,7 @@ def _check_quorum(
             raise ProtocolError(f"only {len(cosigned)}: {describe(cosigned) or 'none'}{absent}")
         return f"{describe(cosigned)}{absent}"
 
-    try:
-        detail = check()
-    except ProtocolError as exc:
-        report.add(FAIL, what, str(exc), "witness-quorum")
-        return bool(notes)
-    report.add(PASS, what, detail, "witness-quorum")
-    return True
+    report.attempt(what, check, "witness-quorum")
 
 
 def _check_before_beacon(

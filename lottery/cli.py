@@ -168,7 +168,8 @@ def command_witness_serve(args: argparse.Namespace) -> int:
         raise Refusal(f"cannot listen on {args.listen}: {exc.strerror}") from None
     print(f"witness {signer.verifier.vkey}", file=sys.stderr)
     origins = ", ".join(sorted(logs))
-    print(f"listening on http://{args.listen}/add-checkpoint for {origins}", file=sys.stderr, flush=True)
+    address = f"{host.strip('[]')}:{server.server_port}"
+    print(f"listening on http://{address}/add-checkpoint for {origins}", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

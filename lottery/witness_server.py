@@ -267,14 +267,15 @@ def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
             self._answer(Answer(405, "use POST /add-checkpoint\n", "GET"))
 
         def _answer(self, answer: Answer) -> None:
+            # Logged before answering, so the line is out by the time the client reads the answer.
+            line = f"{self.client_address[0]} {self.command} {self.path} {answer.status} {answer.reason}"
+            print(line.replace("\n", " "), file=sys.stderr, flush=True)
             body = answer.body.encode("utf-8")
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-            line = f"{self.client_address[0]} {self.command} {self.path} {answer.status} {answer.reason}"
-            print(line.replace("\n", " "), file=sys.stderr, flush=True)
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             """Each request is logged once, by `_answer`, with the reason."""
