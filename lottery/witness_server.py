@@ -14,6 +14,7 @@ rollback race the spec warns about).
 
 import base64
 import binascii
+import hashlib
 import re
 import sqlite3
 import sys
@@ -34,6 +35,8 @@ MAX_REQUEST_BYTES = 64 * 1024
 #: tlog-witness: "The client MUST NOT send more than 63 consistency proof lines."
 MAX_PROOF_LINES = 63
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
+#: The root of the empty tree (RFC 9162 §2.1.1): the only root a checkpoint of size 0 can have.
+EMPTY_ROOT = hashlib.sha256(b"").digest()
 _OLD_LINE = re.compile(r"old (0|[1-9][0-9]{0,19})")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS logs (
@@ -232,9 +235,11 @@ class Witness:
     @staticmethod
     def _consistent(recorded: Recorded | None, submission: Submission) -> bool:
         """The proof from the recorded tree to the submitted one (empty when the old size is zero)."""
+        checkpoint = submission.checkpoint
+        if checkpoint.size == 0 and checkpoint.root != EMPTY_ROOT:
+            return False
         if recorded is None or recorded.size == 0:
             return not submission.proof
-        checkpoint = submission.checkpoint
         try:
             verify_consistency(recorded.size, checkpoint.size, submission.proof, recorded.root, checkpoint.root)
         except ProtocolError:
@@ -261,7 +266,13 @@ def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
                 self.close_connection = True
                 self._answer(Answer(413, f"the body is limited to {MAX_REQUEST_BYTES} bytes\n", "body too large"))
                 return
-            self._answer(witness.add_checkpoint(self.rfile.read(int(length))))
+            data = self.rfile.read(int(length))
+            try:
+                answer = witness.add_checkpoint(data)
+            except sqlite3.Error as exc:
+                # Nothing was cosigned: the record could not be read or written.
+                answer = Answer(503, "the witness's state is unavailable; try again\n", f"state: {exc}")
+            self._answer(answer)
 
         def do_GET(self) -> None:
             self._answer(Answer(405, "use POST /add-checkpoint\n", "GET"))

@@ -241,18 +241,36 @@ def test_the_compare_and_swap_refuses_a_stale_record(tmp_path: Path) -> None:
     assert store.get(ORIGIN) == Recorded(30, tree_hash(LEAVES[:30]))
 
     class StaleStore(WitnessStore):
-        """Answers reads with the record as it was before the size-30 checkpoint."""
+        """Answers its first read with the record as it was before the size-30 checkpoint."""
+
+        reads = 0
 
         def get(self, origin: str) -> Recorded | None:
-            return stale if self.stale_reads else super().get(origin)
+            self.reads += 1
+            return stale if self.reads == 1 else super().get(origin)
 
-    racing = StaleStore(tmp_path / "w.db")
-    racing.stale_reads = True  # type: ignore[attr-defined]
-    witness = Witness(generate_witness("w.example/1"), {ORIGIN: [office.verifier]}, racing, now=lambda: NOW)
+    witness = Witness(generate_witness("w.example/1"), {ORIGIN: [office.verifier]}, StaleStore(store.path), lambda: NOW)
     answer = witness.add_checkpoint(request(4, proof(4, 10), note(office, 10)))
-    assert answer.status == 409
-    racing.stale_reads = False  # type: ignore[attr-defined]
-    assert (racing.get(ORIGIN), answer.content_type) == (Recorded(30, tree_hash(LEAVES[:30])), "text/x.tlog.size")
+    assert (answer.status, answer.content_type, answer.body) == (409, "text/x.tlog.size", "30\n")
+    assert store.get(ORIGIN) == Recorded(30, tree_hash(LEAVES[:30]))
+
+
+def test_a_checkpoint_of_size_zero_must_have_the_empty_root(tmp_path: Path) -> None:
+    office = generate_signer(ORIGIN)
+    witness = Witness(generate_witness("w.example/1"), {ORIGIN: [office.verifier]}, WitnessStore(tmp_path / "w.db"))
+    assert witness.add_checkpoint(request(0, [], note(office, 0, [LEAVES[0]]))).status == 200
+    bogus = sign_checkpoint(office, Checkpoint(ORIGIN, 0, LEAVES[0]))
+    assert witness.add_checkpoint(request(0, [], bogus)).status == 409  # another root for size 0
+    fresh = Witness(generate_witness("w.example/2"), {ORIGIN: [office.verifier]}, WitnessStore(tmp_path / "x.db"))
+    assert fresh.add_checkpoint(request(0, [], bogus)).status == 422
+
+
+def test_an_unreadable_state_answers_503_and_cosigns_nothing(witness: Running) -> None:
+    witness.state.unlink()
+    witness.state.mkdir()  # SQLite cannot open a folder
+    status, _, body = witness.post(request(0, [], note(witness.office, 5)))
+    assert status == 503
+    assert "—" not in body
 
 
 def test_the_record_survives_a_restart(tmp_path: Path) -> None:

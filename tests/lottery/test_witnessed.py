@@ -7,16 +7,19 @@ round 657413 is out at 2023-09-15T11:00:03Z.
 
 import base64
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from lottery.bundle import FAIL, PASS, SKIP, Report, verify_bundle
+from lottery.announcement import parse_announcement
+from lottery.bundle import FAIL, PASS, SKIP, Report, WitnessPolicy, _check_before_beacon, verify_bundle
 from lottery.canonical import canonical_json
 from lottery.checkpoint import Checkpoint, sign_checkpoint
 from lottery.cli import main
 from lottery.cosignature import WitnessSigner, add_signature_lines, cosign, generate_witness, note_parts
+from lottery.events import parse_events
 from lottery.merkle import consistency_proof, leaf_hash, tree_hash
 from lottery.signing import Signer, generate_signer
 from tests.lottery.bundles import ORIGIN, DrawBundle
@@ -264,3 +267,17 @@ def test_cli_verify_with_witnesses_and_a_quorum(
     assert main(["verify", folder, "--quorum", "1"]) == 2
     assert main(["verify", folder, "--witness", W1.verifier.vkey, "--witness", W1.verifier.vkey]) == 2
     assert "same name" in capsys.readouterr().err
+
+
+def test_a_draw_without_drand_or_without_logged_dice_and_secret_says_so(timed_bundle: DrawBundle) -> None:
+    announcement = parse_announcement(timed_bundle.announcement)
+    events = parse_events(timed_bundle.files["events.json"])
+    policy = WitnessPolicy([W1.verifier], 1, NOW)
+    report = Report()
+    _check_before_beacon(report, replace(announcement, drand_round=None), events, policy, [])
+    _check_before_beacon(report, announcement, [e for e in events if e.type != "draw.input"], policy, [])
+    assert [check.line() for check in report.checks] == [
+        "– inputs witnessed before the beacon: the draw uses no drand beacon",
+        "– inputs witnessed before the beacon: the draw logs no dice or secret input",
+    ]
+    assert report.ok
