@@ -253,6 +253,7 @@ def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the spec recommends
         timeout = 30  # seconds to read a request before the connection is dropped
+        disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
 
         def do_POST(self) -> None:
             if self.path != "/add-checkpoint":
@@ -285,6 +286,8 @@ def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
 
