@@ -150,6 +150,8 @@ def parse_submission(data: bytes) -> Submission:
     if len(header) - 1 > MAX_PROOF_LINES:
         raise Malformed(f"more than {MAX_PROOF_LINES} consistency proof lines")
     proof = [_proof_hash(line) for line in header[1:]]
+    if any(character < " " and character != "\n" for character in note):
+        raise Malformed("a signed note contains no control characters but newlines")
     try:
         body, lines = note_parts(note)
         for line in lines:

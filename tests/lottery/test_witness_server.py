@@ -31,7 +31,7 @@ from lottery.cosignature import (
     parse_witness_vkey,
 )
 from lottery.merkle import consistency_proof, leaf_hash, tree_hash
-from lottery.signing import Signer, generate_signer
+from lottery.signing import Signer, generate_signer, sign_note
 from lottery.witness_server import (
     MAX_REQUEST_BYTES,
     Recorded,
@@ -201,6 +201,12 @@ def test_a_malformed_body_gets_400(witness: Running, body: bytes) -> None:
     checkpoint_note = note(witness.office, 5).encode()
     full = body + checkpoint_note if body.endswith(b"\n\n") else body
     assert witness.post(full)[0] == 400
+
+
+def test_a_note_with_a_control_character_gets_400(witness: Running) -> None:
+    body = Checkpoint(ORIGIN, 5, tree_hash(LEAVES[:5])).body()
+    assert witness.post(request(0, [], sign_note(witness.office, body + "extension\tline\n")))[0] == 400
+    assert witness.post(request(0, [], sign_note(witness.office, body + "extension line\n")))[0] == 200
 
 
 def test_an_old_size_above_the_checkpoint_size_gets_400(witness: Running) -> None:
