@@ -152,6 +152,8 @@ def command_witness_serve(args: argparse.Namespace) -> int:
     from lottery.witness_server import Witness, WitnessStore, make_server
 
     signer = parse_witness_private_key(_read(args.key, "witness private key").decode("utf-8", "replace"))
+    if os.stat(args.key).st_mode & 0o077:
+        print(f"warning: {args.key} can be read by other users; chmod 600 it", file=sys.stderr)
     logs: dict[str, list[Verifier]] = {}
     for value in args.log:
         origin, separator, vkey = value.partition("=")
