@@ -151,7 +151,7 @@ def parse_submission(data: bytes) -> Submission:
         raise Malformed(f"more than {MAX_PROOF_LINES} consistency proof lines")
     proof = [_proof_hash(line) for line in header[1:]]
     if any(character < " " and character != "\n" for character in note):
-        raise Malformed("a signed note contains no control characters but newlines")
+        raise Malformed("the note holds a control character other than newline")
     try:
         body, lines = note_parts(note)
         for line in lines:
@@ -258,6 +258,7 @@ def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
         disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
 
         def do_POST(self) -> None:
+            """`POST /add-checkpoint` with a bounded body; anything else is 404."""
             if self.path != "/add-checkpoint":
                 self._answer(Answer(404, "not found\n", "no such path"))
                 return
@@ -278,6 +279,7 @@ def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
             self._answer(answer)
 
         def do_GET(self) -> None:
+            """A witness has nothing to read (the monitoring API is not specified yet)."""
             self._answer(Answer(405, "use POST /add-checkpoint\n", "GET"))
 
         def _answer(self, answer: Answer) -> None:
