@@ -411,15 +411,21 @@ def _check_quorum(
     policy: WitnessPolicy,
     notes: list[CosignedCheckpoint],
 ) -> None:
-    """At least K of the given witnesses cosigned the bundle checkpoint; adds it to `notes`."""
+    """At least K of the given witnesses cosigned the bundle checkpoint; adds it to `notes`.
+
+    A `witnessed.json` note of the checkpoint's size is the same tree (its consistency proof is
+    empty and its root the same), so its cosignatures count as well.
+    """
     count, quorum = len(policy.witnesses), policy.quorum
     what = f"the checkpoint is cosigned by at least {quorum} of the {count} given witnesses"
 
     def check() -> str:
         if checkpoint is None:
             raise ProtocolError("no checkpoint that verifies")
-        cosigned = cosigned_by(files["checkpoint"].decode("utf-8", "replace"), policy.witnesses, policy.now)
-        notes.append(CosignedCheckpoint(checkpoint, cosigned))
+        own = cosigned_by(files["checkpoint"].decode("utf-8", "replace"), policy.witnesses, policy.now)
+        same_tree = [note for note in notes if note.checkpoint.size == checkpoint.size]
+        notes.append(CosignedCheckpoint(checkpoint, own))
+        cosigned = earliest_cosignatures([*same_tree, notes[-1]], checkpoint.size - 1)
         missing = sorted(witness.name for witness in policy.witnesses if witness.name not in cosigned)
         absent = f"; not by {', '.join(missing)}" if missing else ""
         if len(cosigned) < quorum:

@@ -171,6 +171,17 @@ def test_without_witness_keys_nothing_is_required(timed_bundle: DrawBundle) -> N
     assert line(report, "witness-quorum") == "– witness cosignatures on the checkpoint: no --witness given"
 
 
+def test_a_witnessed_note_of_the_checkpoint_size_counts_for_the_quorum(timed_bundle: DrawBundle) -> None:
+    set_witnessed(timed_bundle, [witnessed_item(timed_bundle, 13, [(W2, at("11:04:00"))])])
+    cosign_checkpoint(timed_bundle, [(W1, at("11:05:00"))])
+    report = verify(timed_bundle)
+    assert line(report, "witness-quorum") == (
+        "✓ the checkpoint is cosigned by at least 2 of the 2 given witnesses: "
+        "news.example.tw/w2 at 2023-09-15T11:04:00Z, council.kinmen.example/w1 at 2023-09-15T11:05:00Z"
+    )
+    assert line(report, "witness-before-beacon").startswith("✗ inputs witnessed before the beacon: no: ")
+
+
 def test_cosignatures_by_unknown_witnesses_are_ignored(timed_bundle: DrawBundle) -> None:
     stranger = generate_witness("stranger.example/w9")
     cosign_checkpoint(timed_bundle, [(stranger, at("10:50:00")), (W1, at("10:55:00"))])
