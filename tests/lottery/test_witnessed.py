@@ -292,3 +292,23 @@ def test_a_draw_without_drand_or_without_logged_dice_and_secret_says_so(timed_bu
         "– inputs witnessed before the beacon: the draw logs no dice or secret input",
     ]
     assert report.ok
+
+
+def test_a_mangled_witnessed_json_fails_its_line_and_never_crashes(timed_bundle: DrawBundle) -> None:
+    set_witnessed(timed_bundle, [witnessed_item(timed_bundle, 7, [(W1, at("10:45:00")), (W2, at("10:50:00"))])])
+    cosign_checkpoint(timed_bundle, [(W1, at("11:05:00")), (W2, at("11:06:00"))])
+    original = timed_bundle.files["witnessed.json"]
+    outcomes = set()
+    for position in range(0, len(original), 7):  # every 7th byte: flipped, and the file cut there
+        for mangled in (
+            original[:position] + bytes([original[position] ^ 0x01]) + original[position + 1 :],
+            original[:position],
+        ):
+            timed_bundle.files["witnessed.json"] = mangled
+            report = verify(timed_bundle)
+            outcomes.add(report.outcomes()["witnessed"])
+            assert report.outcomes()["witnessed"] in (PASS, FAIL)
+            # A flipped bit may also turn a cosignature into an unknown key's line, which is ignored:
+            # the file still verifies, with fewer witnesses before the beacon.
+            assert report.ok is False or report.outcomes()["witnessed"] == PASS
+    assert outcomes == {PASS, FAIL}
