@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run check test lint types unit browser-deps browser-js bench-deps demo bench clean translations screenshots
+.PHONY: run check test lint types unit browser-deps go-deps browser-js bench-deps demo bench clean translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,16 @@ browser-deps:
 	    || { echo "could not install chromium: the browser tests need /usr/bin/chromium"; exit 1; }; \
 	fi
 
+# Go's own tlog and note packages (Debian's golang-golang-x-mod-dev) read the served tiles in
+# tests/public_site/test_tiles_go.py: an independent implementation of C2SP tlog-tiles. Without
+# them that one test is skipped, saying why (docs/tiles.md records a manual run).
+go-deps:
+	@if ! command -v go >/dev/null || [ ! -f /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog/tile.go ]; then \
+	  echo "installing Debian's Go and golang.org/x/mod for the tile check"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-golang-x-mod-dev >/dev/null) \
+	    || echo "could not install Go: tests/public_site/test_tiles_go.py will be skipped"; \
+	fi
+
 # The repository's screenshots (docs/screenshots/) need a CJK font to render Chinese.
 screenshots: $(VENV)/.dev translations browser-deps
 	@fc-list | grep -qi "noto.*cjk" || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null)
@@ -77,7 +87,7 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 
 browser-js: $(AXE)
 
-test: $(VENV)/.dev translations browser-deps browser-js lint types
+test: $(VENV)/.dev translations browser-deps go-deps browser-js lint types
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # wrk (Debian's) loads the public site in B4, as Chromium runs the browser verifier in B3.

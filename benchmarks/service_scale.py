@@ -100,6 +100,7 @@ def child_environment(database_url: str, folder: Path) -> dict[str, str]:
         "SUNSHINE_ENV": "production",
         "SECRET_KEY": "benchmark-secret-" + "b" * 40,
         # A fixed data key (production refuses to run without one); benchmark data only.
+        "SUNSHINE_LOG_ORIGIN": "benchmark.example.gov.tw/log",
         "SUNSHINE_DATA_KEY": "3f9a1c7e5b2d8046a1e9c3b7d5f20864e1a7c9b3d5f7092846ace13579bdf024",
         "DATABASE_URL": database_url,
         "SUNSHINE_INSTANCE_DIR": str(folder / "instance"),

@@ -2,15 +2,17 @@
 
 The bundle layout is documented in `docs/bundle.md`. Five files are required
 (`population.tsv`, `announcement.json`, `result.json` and the two `.sig` files); `office.vkey`,
-`checkpoint`, `inclusion.json`, `bindings.tsv` and `events.json` are checked when present and
-reported as absent otherwise. The notice and the input timing declared by the announcement are
-reported on their own lines (protocol §4–§5).
+`checkpoint`, `inclusion.json`, `bindings.tsv`, `events.json` and `witnessed.json` are checked
+when present and reported as absent otherwise. With witness keys (`--witness`, `--quorum`) the
+witness cosignatures are checked too (`lottery.witnessed`). The notice and the input timing
+declared by the announcement are reported on their own lines (protocol §4–§5).
 """
 
 import base64
 import binascii
 import functools
 import hashlib
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,16 +24,26 @@ from lottery.announcement import MIN_NOTICE, Announcement, check_against_populat
 from lottery.bindings import parse_bindings
 from lottery.canonical import canonical_json, digest, load_canonical, load_json
 from lottery.checkpoint import Checkpoint, open_checkpoint
-from lottery.drand import bls_available, check_randomness, check_signature
+from lottery.cosignature import WitnessVerifier
+from lottery.drand import bls_available, check_randomness, check_signature, round_time
 from lottery.draw import DrawInputs, check_dice, commitment, compute_seed, draw_in_slices, parse_inputs, run_draw
 from lottery.errors import ProtocolError
 from lottery.merkle import leaf_hash, verify_inclusion
 from lottery.population import Population, parse_population
 from lottery.signing import Verifier, load_vkey, parse_vkey, verify_document
 from lottery.timestamps import format_timestamp
+from lottery.witnessed import (
+    CosignedCheckpoint,
+    check_witnessed,
+    cosigned_by,
+    describe,
+    earliest_cosignatures,
+    quorum_moment,
+    utc,
+)
 
 REQUIRED = ("population.tsv", "announcement.json", "announcement.json.sig", "result.json", "result.json.sig")
-OPTIONAL = ("office.vkey", "checkpoint", "inclusion.json", "bindings.tsv", "events.json")
+OPTIONAL = ("office.vkey", "checkpoint", "inclusion.json", "bindings.tsv", "events.json", "witnessed.json")
 #: A bundle member larger than this is refused before it is read (zip bombs, runaway files).
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 
@@ -116,8 +128,21 @@ def read_bundle(location: str | Path) -> dict[str, bytes]:
     return files
 
 
-def verify_bundle(files: dict[str, bytes], key: str | None = None, *, check_bls: bool = True) -> Report:
-    """Check everything in a bundle; `key` is a vkey string or file (else `office.vkey` is used)."""
+def verify_bundle(
+    files: dict[str, bytes],
+    key: str | None = None,
+    *,
+    check_bls: bool = True,
+    witnesses: list[WitnessVerifier] | None = None,
+    quorum: int = 0,
+    now: int | None = None,
+) -> Report:
+    """Check everything in a bundle; `key` is a vkey string or file (else `office.vkey` is used).
+
+    With `witnesses`, the bundle checkpoint must carry at least `quorum` of their cosignatures
+    and the draw's inputs must have been witnessed before the beacon; `now` (POSIX seconds,
+    default the clock) is the limit beyond which a cosignature is dated in the future.
+    """
     report = Report()
     missing = [name for name in REQUIRED if name not in files]
     if missing:
@@ -216,7 +241,9 @@ def verify_bundle(files: dict[str, bytes], key: str | None = None, *, check_bls:
     else:
         report.add(FAIL, "the draw recomputes exactly", "not attempted: an earlier check failed")
     checkpoint = _check_log(report, files, verifier, announcement, population_digest)
-    _check_events(report, files, checkpoint, announcement, population_digest, result)
+    logged = _check_events(report, files, checkpoint, announcement, population_digest, result)
+    policy = WitnessPolicy(witnesses or [], quorum, int(time.time()) if now is None else now)
+    _check_witnesses(report, files, verifier, checkpoint, announcement, logged, policy)
     return report
 
 
@@ -288,11 +315,14 @@ def _check_events(
     announcement: Announcement | None,
     population_digest: str | None,
     result: dict[str, Any] | None,
-) -> None:
-    """`events.json`: inclusion, the logged inputs, their order and times (protocol §5, §10, §12)."""
+) -> list[draw_events.LoggedEvent] | None:
+    """`events.json`: inclusion, the logged inputs, their order and times (protocol §5, §10, §12).
+
+    Returns the events when they are proven in the checkpoint, else None.
+    """
     if "events.json" not in files:
         report.add(SKIP, "the draw's logged events (events.json)", "absent from the bundle", "events")
-        return
+        return None
     try:
         events = draw_events.parse_events(files["events.json"])
         if announcement is None or result is None:
@@ -306,7 +336,7 @@ def _check_events(
         )
     except ProtocolError as exc:
         report.add(FAIL, "events.json is well-formed and names this draw", str(exc), "events")
-        return
+        return None
     report.add(PASS, "events.json is well-formed and names this draw", detail, "events")
     ann = announcement
 
@@ -315,7 +345,7 @@ def _check_events(
             raise ProtocolError("no checkpoint that verifies to prove them against")
         return draw_events.check_inclusion(events, checkpoint)
 
-    report.attempt("every event in events.json is in the checkpoint", inclusion, "events-inclusion")
+    included = report.attempt("every event in events.json is in the checkpoint", inclusion, "events-inclusion")
     report.attempt(
         "the logged draw.input values are result.json's inputs",
         lambda: draw_events.check_input_values(events, ann, result.get("inputs")),
@@ -329,6 +359,121 @@ def _check_events(
     report.attempt(
         f"dice and secret were entered {window}", lambda: draw_events.check_input_times(events, ann), "events-times"
     )
+    return events if included else None
+
+
+@dataclass(frozen=True)
+class WitnessPolicy:
+    """Whose cosignatures count (`--witness`), how many must agree (`--quorum`), and the clock."""
+
+    witnesses: list[WitnessVerifier]
+    quorum: int
+    now: int
+
+
+def _check_witnesses(
+    report: Report,
+    files: dict[str, bytes],
+    verifier: Verifier | None,
+    checkpoint: Checkpoint | None,
+    announcement: Announcement | None,
+    events: list[draw_events.LoggedEvent] | None,
+    policy: WitnessPolicy,
+) -> None:
+    """`witnessed.json`, the quorum on the checkpoint and "inputs witnessed before the beacon"."""
+    notes: list[CosignedCheckpoint] = []
+    what = "witnessed.json: every note is signed by the office key and consistent with the checkpoint"
+    if "witnessed.json" not in files:
+        report.add(SKIP, what, "absent from the bundle", "witnessed")
+    else:
+
+        def check_notes() -> str:
+            if verifier is None or checkpoint is None:
+                raise ProtocolError("not checked: the checkpoint did not verify")
+            notes.extend(check_witnessed(files["witnessed.json"], verifier, checkpoint, policy.witnesses, policy.now))
+            sizes = ", ".join(str(note.checkpoint.size) for note in notes)
+            return f"{len(notes)} notes, sizes {sizes or '(none)'} of {checkpoint.size}"
+
+        if not report.attempt(what, check_notes, "witnessed"):
+            notes.clear()
+    if not policy.witnesses:
+        report.add(SKIP, "witness cosignatures on the checkpoint", "no --witness given", "witness-quorum")
+        report.add(SKIP, "inputs witnessed before the beacon", "no --witness given", "witness-before-beacon")
+        return
+    _check_quorum(report, files, checkpoint, policy, notes)
+    _check_before_beacon(report, announcement, events, policy, notes)
+
+
+def _check_quorum(
+    report: Report,
+    files: dict[str, bytes],
+    checkpoint: Checkpoint | None,
+    policy: WitnessPolicy,
+    notes: list[CosignedCheckpoint],
+) -> None:
+    """At least K of the given witnesses cosigned the bundle checkpoint; adds it to `notes`.
+
+    A `witnessed.json` note of the checkpoint's size is the same tree (its consistency proof is
+    empty and its root the same), so its cosignatures count as well.
+    """
+    count, quorum = len(policy.witnesses), policy.quorum
+    what = f"the checkpoint is cosigned by at least {quorum} of the {count} given witnesses"
+
+    def check() -> str:
+        if checkpoint is None:
+            raise ProtocolError("no checkpoint that verifies")
+        own = cosigned_by(files["checkpoint"].decode("utf-8", "replace"), policy.witnesses, policy.now)
+        same_tree = [note for note in notes if note.checkpoint.size == checkpoint.size]
+        notes.append(CosignedCheckpoint(checkpoint, own))
+        cosigned = earliest_cosignatures([*same_tree, notes[-1]], checkpoint.size - 1)
+        missing = sorted(witness.name for witness in policy.witnesses if witness.name not in cosigned)
+        absent = f"; not by {', '.join(missing)}" if missing else ""
+        if len(cosigned) < quorum:
+            raise ProtocolError(f"only {len(cosigned)}: {describe(cosigned) or 'none'}{absent}")
+        return f"{describe(cosigned)}{absent}"
+
+    report.attempt(what, check, "witness-quorum")
+
+
+def _check_before_beacon(
+    report: Report,
+    announcement: Announcement | None,
+    events: list[draw_events.LoggedEvent] | None,
+    policy: WitnessPolicy,
+    notes: list[CosignedCheckpoint],
+) -> None:
+    """Had K witnesses cosigned a tree holding the dice and the secret before the drand round?"""
+    key, what = "witness-before-beacon", "inputs witnessed before the beacon"
+    if announcement is None or announcement.drand_round is None:
+        report.add(SKIP, what, "the draw uses no drand beacon", key)
+        return
+    if events is None:
+        report.add(SKIP, what, "no verified events.json to find the logged dice and secret in", key)
+        return
+    inputs = {
+        str(event.event.get("name")): event.index
+        for event in events
+        if event.type == "draw.input" and event.event.get("name") in ("dice", "secret")
+    }
+    if not inputs:
+        report.add(SKIP, what, "the draw logs no dice or secret input", key)
+        return
+    last = max(inputs.values())
+    logged = ", ".join(f"{name} at index {index}" for name, index in sorted(inputs.items(), key=lambda kv: kv[1]))
+    beacon = round_time(announcement.drand_round)
+    beacon_text = f"drand round {announcement.drand_round} at {utc(beacon)}"
+    earliest = earliest_cosignatures(notes, last)
+    moment = quorum_moment(earliest, policy.quorum)
+    seen = describe(earliest) or "none"
+    if moment is None:
+        detail = f"{logged}; fewer than {policy.quorum} witnesses cosigned a checkpoint larger than {last} ({seen})"
+        report.add(FAIL, f"{what}: not witnessed", f"{detail}; {beacon_text}", key)
+        return
+    detail = f"{logged}; {policy.quorum} witnesses had cosigned a checkpoint holding them at {utc(moment)} ({seen})"
+    if moment < beacon:
+        report.add(PASS, f"{what}: yes", f"{detail}, before {beacon_text}", key)
+    else:
+        report.add(FAIL, f"{what}: no", f"{detail}, not before {beacon_text}", key)
 
 
 def _draw_in_slices(

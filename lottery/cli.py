@@ -1,4 +1,4 @@
-"""`python -m lottery`: draw, verify, ticket, keygen and sign (protocol §12).
+"""`python -m lottery`: draw, verify, ticket, keygen, sign and witness (protocol §12).
 
 Refusals print one line to standard error and exit 2; nothing is written to standard output
 for a refused draw. Imports happen inside each command (`getpass` and `pathlib` included) so
@@ -8,8 +8,12 @@ that `draw` loads only what it uses and starts fast.
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from lottery.errors import ProtocolError
+
+if TYPE_CHECKING:
+    from lottery.cosignature import WitnessVerifier
 
 PASSPHRASE_VARIABLE = "SUNSHINE_KEY_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
 EXIT_REFUSED = 2
@@ -58,7 +62,13 @@ def command_verify(args: argparse.Namespace) -> int:
     """Check a bundle and print one line per check."""
     from lottery.bundle import read_bundle, verify_bundle
 
-    report = verify_bundle(read_bundle(args.bundle), key=args.key)
+    witnesses = _witness_policy(args.witness, args.quorum)
+    report = verify_bundle(
+        read_bundle(args.bundle),
+        key=args.key,
+        witnesses=witnesses,
+        quorum=args.quorum if args.quorum is not None else len(witnesses),
+    )
     for check in report.checks:
         print(check.line())
     skipped = [check.what for check in report.checks if check.outcome == "skip" and "BLS" in check.what]
@@ -69,6 +79,25 @@ def command_verify(args: argparse.Namespace) -> int:
     else:
         print("VERIFIED: every check passed")
     return 0 if report.ok else 1
+
+
+def _witness_policy(values: list[str] | None, quorum: int | None) -> list["WitnessVerifier"]:
+    """The witness vkeys given with `--witness` (strings or files), checked against `--quorum`."""
+    from lottery.cosignature import parse_witness_vkey
+
+    witnesses = [parse_witness_vkey(_key_text(value)) for value in values or []]
+    if len({witness.name for witness in witnesses}) != len(witnesses):
+        raise Refusal("two --witness keys have the same name")
+    if quorum is not None and not 1 <= quorum <= len(witnesses):
+        raise Refusal("--quorum must be between 1 and the number of --witness keys")
+    return witnesses
+
+
+def _key_text(value: str) -> str:
+    """A key given as the string itself or as a file holding it."""
+    if "+" in value and not os.path.isfile(value):
+        return value
+    return _read(value, "key file").decode("utf-8", "replace")
 
 
 def command_witness(args: argparse.Namespace) -> int:
@@ -93,6 +122,62 @@ def command_witness(args: argparse.Namespace) -> int:
         print(f"✓ {line}")
     save_state(state_path, state)
     print(f"kept the checkpoint of size {state.size} in {state_path}")
+    return 0
+
+
+def command_witness_keygen(args: argparse.Namespace) -> int:
+    """Create a witness's private key file (mode 0600, never overwritten) and print its vkey."""
+    from lottery.cosignature import generate_witness
+
+    signer = generate_witness(args.name)
+    try:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise Refusal(f"{args.out} exists; refusing to overwrite a private key") from None
+    except OSError as exc:
+        raise Refusal(f"cannot create {args.out}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(signer.private_key_string() + "\n")
+    print(f"private key: {args.out} (keep it secret; back it up)", file=sys.stderr)
+    print(signer.verifier.vkey)
+    return 0
+
+
+def command_witness_serve(args: argparse.Namespace) -> int:
+    """Run a C2SP tlog-witness over HTTP until interrupted."""
+    from pathlib import Path
+
+    from lottery.cosignature import parse_witness_private_key
+    from lottery.signing import Verifier, parse_vkey
+    from lottery.witness_server import Witness, WitnessStore, make_server
+
+    signer = parse_witness_private_key(_read(args.key, "witness private key").decode("utf-8", "replace"))
+    if os.stat(args.key).st_mode & 0o077:
+        print(f"warning: {args.key} can be read by other users; chmod 600 it", file=sys.stderr)
+    logs: dict[str, list[Verifier]] = {}
+    for value in args.log:
+        origin, separator, vkey = value.partition("=")
+        if not separator:
+            raise Refusal("--log must be ORIGIN=OFFICE_VKEY")
+        logs.setdefault(origin, []).append(parse_vkey(_key_text(vkey)))
+    host, separator, port = args.listen.rpartition(":")
+    if not separator or not port.isdigit():
+        raise Refusal("--listen must be HOST:PORT, e.g. 127.0.0.1:8700")
+    witness = Witness(signer, logs, WitnessStore(Path(args.state)))
+    try:
+        server = make_server(witness, host.strip("[]"), int(port))
+    except OSError as exc:
+        raise Refusal(f"cannot listen on {args.listen}: {exc.strerror}") from None
+    print(f"witness {signer.verifier.vkey}", file=sys.stderr)
+    origins = ", ".join(sorted(logs))
+    address = f"{host.strip('[]')}:{server.server_port}"
+    print(f"listening on http://{address}/add-checkpoint for {origins}", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0
 
 
@@ -185,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check a draw bundle (zip or folder)")
     verify.add_argument("bundle")
     verify.add_argument("--key", help="the office's vkey, or a file holding it")
+    verify.add_argument(
+        "--witness", action="append", help="a witness's vkey (or a file holding it) whose cosignatures count; repeat"
+    )
+    verify.add_argument("--quorum", type=int, help="how many of the --witness keys must have cosigned (default: all)")
     verify.set_defaults(run=command_verify)
 
     ticket = commands.add_parser("ticket", help="print one entry's ticket")
@@ -193,7 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     ticket.add_argument("--id", required=True)
     ticket.set_defaults(run=command_ticket)
 
-    witness = commands.add_parser("witness", help="keep a log's checkpoint and detect any rewrite of its history")
+    witness = commands.add_parser(
+        "witness",
+        help="keep a log's checkpoint and detect any rewrite of its history",
+        epilog="To run a cosigning witness: python -m lottery witness keygen|serve --help",
+    )
     witness.add_argument("base_url", help="the service's address, e.g. https://draws.example.gov.tw")
     witness.add_argument("--state", required=True, help="file where the witness keeps what it saw")
     witness.add_argument("--key", help="the log's vkey to trust on the first run (else trust on first use)")
@@ -216,9 +309,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_witness_parser() -> argparse.ArgumentParser:
+    """The parser of `python -m lottery witness keygen|serve` (a cosigning witness, C2SP tlog-witness)."""
+    parser = argparse.ArgumentParser(prog="python -m lottery witness", description="run a cosigning witness")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    keygen = commands.add_parser("keygen", help="create a witness private key file and print its vkey")
+    keygen.add_argument("--name", required=True, help="the witness's name, e.g. witness.kinmen-council.gov.tw")
+    keygen.add_argument("--out", required=True, help="the private key file to create (never overwritten)")
+    keygen.set_defaults(run=command_witness_keygen)
+
+    serve = commands.add_parser("serve", help="answer POST /add-checkpoint with cosignatures")
+    serve.add_argument("--key", required=True, help="the witness private key file (from witness keygen)")
+    serve.add_argument(
+        "--log", action="append", required=True, help="ORIGIN=OFFICE_VKEY (or a file holding it); repeat for more"
+    )
+    serve.add_argument("--state", required=True, help="the SQLite file where the witness records what it cosigned")
+    serve.add_argument("--listen", default="127.0.0.1:8700", help="HOST:PORT (default 127.0.0.1:8700)")
+    serve.set_defaults(run=command_witness_serve)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["witness"] and arguments[1:2] in (["keygen"], ["serve"]):
+        args = build_witness_parser().parse_args(arguments[1:])
+    else:
+        args = build_parser().parse_args(arguments)
     try:
         code: int = args.run(args)
     except (ProtocolError, Refusal) as exc:

@@ -1,6 +1,6 @@
 """The public face: what citizens, journalists and councillors see. They never sign in.
 
-Pages (`pages.py`), the published files and the log (`documents.py`), the stage display
+Pages (`pages.py`), the published files and the log (`documents.py`, its tiles in `tiles.py`), the stage display
 (`live.py`) and the static export (`export.py`); styles and scripts in `static/`, the in-browser
 verifier in `static/verify/` as plain ES modules (they run in Node too, for the tests).
 """
@@ -23,4 +23,4 @@ def mark_public() -> None:
 
 
 # Routes register on import; statistics.py holds the yearly review figures (aggregate only).
-from public_site import documents, live, pages, statistics  # noqa: E402, F401
+from public_site import documents, live, pages, statistics, tiles  # noqa: E402, F401

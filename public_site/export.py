@@ -4,7 +4,7 @@ Every public page is rendered by the application itself (through its test client
 exactly what a visitor sees) and every link in it is rewritten to a relative path, so the folder
 works wherever it is served from, under any path. Pages become `<path>/index.html`; the zh-TW
 site sits at the root and the English one under `en/`; the published files keep their protocol §11
-paths (`draws/<id>/bundle.zip`, `log/checkpoint`, …), and the verify page fetches
+paths (`draws/<id>/bundle.zip`, `log/checkpoint`, the log's tiles `log/tile/…`), and the verify page fetches
 `../bundle.zip` relative to itself. Absolute addresses that must stay absolute (QR codes, the
 commands on the verify and log pages) use `--base-url`, the address the copy will be served at.
 """
@@ -23,6 +23,7 @@ from flask.cli import with_appcontext
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from lottery.tiles import Tile, tiles_for_size
 from service.extensions import db
 from service.models import Draw
 
@@ -165,6 +166,8 @@ def _export_site(app: Flask, out: Path, base_url: str) -> list[str]:
                 raise
     write(RENAMED["/api/v1/draws"], _get(client, "/api/v1/draws", base_url))
     write(RENAMED["/log/entries"], _get(client, "/log/entries", base_url, start="0"))
+    for tile in _tiles_of(out / "log" / "checkpoint"):
+        write(f"log/{tile.path()}", _get(client, f"/log/{tile.path()}", base_url))
     for folder, url_path in ((Path(app.static_folder or ""), "static"), (_public_static(app), "static/public")):
         for source in sorted(folder.rglob("*")):
             if source.is_file():
@@ -173,6 +176,16 @@ def _export_site(app: Flask, out: Path, base_url: str) -> list[str]:
                 shutil.copyfile(source, out / name)
                 written.append(name)
     return written
+
+
+def _tiles_of(checkpoint: Path) -> list[Tile]:
+    """Every tile and entry bundle (C2SP tlog-tiles, docs/tiles.md) of the exported checkpoint's
+    tree, full and partial: the checkpoint was fetched first, so a log that grew since still has
+    them all (a narrower partial tile is served for as long as the log exists)."""
+    if not checkpoint.exists():
+        return []
+    lines = checkpoint.read_text(encoding="utf-8").split("\n")
+    return tiles_for_size(int(lines[1])) if len(lines) > 1 and lines[1].isdigit() else []
 
 
 def _public_static(app: Flask) -> Path:

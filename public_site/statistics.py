@@ -11,8 +11,8 @@ from flask import abort, render_template
 from public_site import public_blueprint as bp
 from service.access import public
 from service.extensions import db
+from service.labels import state_label
 from service.reports import OUTCOME_STATES, annual_report, outcome_chart_svg, report_years
-from service.reviews import state_label
 
 
 @bp.route("/statistics")

@@ -18,6 +18,14 @@ View = TypeVar("View", bound=Callable[..., Any])
 ACCESS_ATTRIBUTE = "access_rule"
 PUBLIC = "public"
 
+# Who may do what, named once (the roles themselves are `service.models.ROLES`).
+#: Import declarations, prepare, announce and run draws.
+OPERATORS = ("operator", "admin")
+#: Look at review cases and the report; only the assignee acts on a case, only an admin assigns.
+CASE_VIEWERS = ("reviewer", "admin", "operator")
+#: Print the notices for the drawn declarants.
+NOTICE_PRINTERS = ("reviewer", "admin")
+
 
 class MissingAccessRule(RuntimeError):
     """An endpoint was registered without an access rule."""

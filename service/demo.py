@@ -135,7 +135,16 @@ def _import_year(session: Session, office: Office, user: User, year: int, data: 
         raise RuntimeError("the demo import did not complete")
 
 
-def _setup(draw_id: str, title: str, year: int, scheduled_at: datetime, window: int = 20) -> DrawSetup:
+def demo_setup(
+    draw_id: str,
+    title: str,
+    year: int,
+    scheduled_at: datetime,
+    window: int = 20,
+    witnesses: tuple[str, ...] = DEMO_WITNESSES,
+) -> DrawSetup:
+    """The demo's draft (and every test draw's): the default rule, 20 dice, a drand round, the
+    demo witnesses, live at `scheduled_at` with an input window of `window` minutes."""
     return DrawSetup(
         title=title,
         draw_id=draw_id,
@@ -145,7 +154,7 @@ def _setup(draw_id: str, title: str, year: int, scheduled_at: datetime, window: 
         use_drand=True,
         scheduled_at=scheduled_at,
         min_notice_hours=24,
-        witnesses=DEMO_WITNESSES,
+        witnesses=witnesses,
         input_window_minutes=window,
     )
 
@@ -171,7 +180,7 @@ def _completed_demo_draw(session: Session, settings: Settings, office: Office, o
         return
     scheduled = DEMO_SCHEDULED
     title = f"{DEMO_YEAR}年度公職人員財產申報實質審查抽籤"
-    setup = _setup(draw_id, title, DEMO_YEAR, scheduled, DEMO_WINDOW_MINUTES)
+    setup = demo_setup(draw_id, title, DEMO_YEAR, scheduled, DEMO_WINDOW_MINUTES)
     draw = save_draft(session, office=office, user=operator, setup=setup, now=DEMO_ANNOUNCED)
     announce(session, settings, draw.id, operator, now=DEMO_ANNOUNCED, drand_round=DEMO_ROUND)
     enter_dice(session, settings, draw.id, DEMO_DICE, now=scheduled + timedelta(seconds=60))
@@ -296,7 +305,10 @@ def load_demo(session: Session, settings: Settings, now: datetime | None = None)
         scheduled = (now + timedelta(days=7)).replace(hour=2, minute=0, second=0)
         title = f"{DEMO_YEAR + 1}年度公職人員財產申報實質審查抽籤"
         draw = save_draft(
-            session, office=office, user=users["operator"], setup=_setup(upcoming_id, title, DEMO_YEAR + 1, scheduled)
+            session,
+            office=office,
+            user=users["operator"],
+            setup=demo_setup(upcoming_id, title, DEMO_YEAR + 1, scheduled),
         )
         announce(session, settings, draw.id, users["operator"], now=now)
     return {"office": office, "users": users}

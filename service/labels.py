@@ -63,6 +63,37 @@ EVENT_LABELS = {
 }
 
 
+#: Review case states (docs/architecture.md "Review states"; the transitions are service.reviews').
+STATE_LABELS = {
+    "drawn": _l("drawn"),
+    "querying": _l("querying data"),
+    "under_review": _l("under review"),
+    "no_discrepancy": _l("no discrepancy"),
+    "discrepancy": _l("discrepancy found"),
+    "statement_invited": _l("statement invited"),
+    "correction_notice": _l("notice to correct"),
+    "trust_notice": _l("trust notice"),
+    "referred": _l("referred"),
+    "fined": _l("fined"),
+    "not_fined": _l("not fined"),
+    "explanation_requested": _l("explanation requested"),
+    "explained": _l("explained"),
+    "closed": _l("closed"),
+}
+ORIGIN_LABELS = {"lottery": _l("drawn by lottery"), "case-based": _l("case-based check")}
+KIND_LABELS = {
+    "opened": _l("opened"),
+    "transition": _l("step"),
+    "correction": _l("correction"),
+    "assignment": _l("assignment"),
+}
+
+
+def state_label(state: str | None) -> str:
+    """The translated label of a review state."""
+    return str(STATE_LABELS.get(state or "", state or "—"))
+
+
 def stage_label(name: str) -> str:
     """A stage's name for people."""
     return str(STAGE_LABELS.get(name, name))
@@ -73,7 +104,7 @@ def event_label(kind: str) -> str:
     return str(EVENT_LABELS.get(kind, kind))
 
 
-#: Where each fine ground is in the law: 公職人員財產申報法 (the Act), Art. 12 (service/reviews.py
+#: Where each fine ground is in the law: 公職人員財產申報法 (the Act), Art. 12 (service/reviews/rules.py
 #: FINE_GROUNDS holds the ranges). zh-TW cites the article as offices write it; English cites it
 #: in English with the Chinese beside it.
 FINE_GROUND_SOURCES = {

@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.declaration_files import DECLARATION_TYPES, CellValueError, parse_declaration_date
 from service.i18n import is_english
+from service.labels import state_label
 from service.models import REVIEW_STATES, Declarant, Draw, Office, ReviewCase, ReviewEvent
-from service.reviews import FINE_GROUNDS, effective, replay, selections_of, state_label
+from service.reviews import FINE_GROUNDS, effective, replay, selections_of
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 ROC_OFFSET = 1911

@@ -21,15 +21,14 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from service import settings_of
-from service.access import ACCESS_ATTRIBUTE
+from service.access import ACCESS_ATTRIBUTE, CASE_VIEWERS
 from service.accounts import api_token_for
 from service.extensions import csrf, db, login_manager
 from service.inputs import MAX_ID, MAX_YEAR, MIN_YEAR, query_int
 from service.keystore import KeyUnavailable
+from service.labels import STAGE_LABELS
 from service.models import REVIEW_STATES, ReviewCase, ReviewEvent
-from service.reviewer.loading import VIEWERS
 from service.reviews import (
-    STAGE_LABELS,
     CaseFilters,
     InvalidTransition,
     NotAssignee,
@@ -169,7 +168,7 @@ def _not_found() -> Any:
 
 
 @review_api_blueprint.route("/me")
-@api_access(*VIEWERS)
+@api_access(*CASE_VIEWERS)
 def me() -> Any:
     """Who is signed in; for a session, also the CSRF token its POSTs must send."""
     body = {
@@ -185,7 +184,7 @@ def me() -> Any:
 
 
 @review_api_blueprint.route("/cases")
-@api_access(*VIEWERS)
+@api_access(*CASE_VIEWERS)
 def cases() -> Any:
     """My cases (`scope=mine`, a reviewer's default) or the office's, filtered by stage, state, agency, year."""
     default_scope = "mine" if current_user.role == "reviewer" else "all"
@@ -207,7 +206,7 @@ def cases() -> Any:
 
 
 @review_api_blueprint.route("/cases/<id:case_id>")
-@api_access(*VIEWERS)
+@api_access(*CASE_VIEWERS)
 def case(case_id: int) -> Any:
     """One case of my office, with its declaration and history."""
     row = _case_or_404(case_id)

@@ -94,7 +94,7 @@ def _sqlite_path(url: str) -> "Path | None":
 
 
 def refuse_unsafe_production(settings: "Settings") -> None:
-    """Refuse (`ConfigError`) a production whose secret key or data key is a development default.
+    """Refuse (`ConfigError`) a production whose secret key, data key or log origin is a development default.
 
     The development secret (`instance/dev-secret-key`) sits beside the database and the
     development data key (`keys/dev-data.key`) is made by the service itself: either one in
@@ -109,6 +109,12 @@ def refuse_unsafe_production(settings: "Settings") -> None:
         return
     if _same_as_file(settings.secret_key, settings.instance_dir / "dev-secret-key"):
         raise ConfigError("SECRET_KEY is a development default: set a long random secret for production")
+    if is_local_origin(settings.log_origin):
+        raise ConfigError(
+            f"SUNSHINE_LOG_ORIGIN is {settings.log_origin!r}, a development name: production needs the log's "
+            "public address without https:// (e.g. ethics.example.gov.tw/log); it is in every checkpoint "
+            "and cannot change later (docs/tiles.md)"
+        )
     source, path = data_key_source(settings)
     if source == "development":
         raise ConfigError(
@@ -131,6 +137,14 @@ def refuse_unsafe_production(settings: "Settings") -> None:
     database = _sqlite_path(settings.database_url)
     if path is not None and database is not None and path.resolve().parent == database.resolve().parent:
         raise ConfigError("the data key file is in the database's directory: keep it apart (keys/README.md)")
+
+
+def is_local_origin(origin: str) -> bool:
+    """True when a log origin's host is `localhost` or under `.localhost` (the development default
+    `sunshine-draw.localhost/log`): no one else can fetch the log's tiles there (C2SP tlog-tiles:
+    the origin is the log's URL prefix without its scheme)."""
+    host = origin.strip().split("/", 1)[0].rsplit(":", 1)[0].rstrip(".").lower()
+    return host == "localhost" or host.endswith(".localhost")
 
 
 def _same_as_file(value: str, path: "Path") -> bool:

@@ -19,10 +19,12 @@ from lottery.checkpoint import open_checkpoint, sign_checkpoint
 from lottery.errors import ProtocolError
 from lottery.merkle import consistency_proof, inclusion_proof, leaf_hash, tree_hash
 from lottery.signing import Signer, parse_vkey
+from lottery.tiles import ENTRIES, Tile, encode_bundle, hash_tile
 from lottery.timestamps import format_timestamp
 from service.models import Checkpoint, LogEntry, SigningKey, utcnow
 
-MAX_ENTRY_BYTES = 64 * 1024
+#: An entry must fit a C2SP tlog-tiles entry bundle, whose length prefix is a uint16.
+MAX_ENTRY_BYTES = 65_535
 #: Any fixed number: the PostgreSQL advisory lock that serialises appends across processes.
 _APPEND_LOCK = 0x53554E  # "SUN"
 #: `session.info` key holding the sizes of the checkpoints a transaction signed: once it commits,
@@ -52,11 +54,32 @@ def leaf_hashes(session: Session, size: int | None = None) -> list[bytes]:
     return [bytes(h) for h in session.scalars(query)]
 
 
+def leaf_hash_range(session: Session, start: int, end: int) -> list[bytes]:
+    """The stored leaf hashes of entries `start` (inclusive) to `end` (exclusive), in order."""
+    query = select(LogEntry.leaf_hash).where(LogEntry.index >= start, LogEntry.index < end).order_by(LogEntry.index)
+    return [bytes(h) for h in session.scalars(query)]
+
+
+def tile_bytes(session: Session, tile: Tile) -> bytes:
+    """A C2SP tlog-tiles hash tile or entry bundle, read from the entries it covers only (the
+    caller checks that the signed tree has it: `lottery.tiles.in_tree`)."""
+    if tile.level == ENTRIES:
+        query = select(LogEntry.entry).where(LogEntry.index >= tile.start, LogEntry.index < tile.end)
+        texts = list(session.scalars(query.order_by(LogEntry.index)))
+        if len(texts) != tile.width:
+            raise LogIntegrityError(f"entries {tile.start} to {tile.end - 1} are not all stored")
+        return encode_bundle([text.encode("utf-8", "surrogatepass") for text in texts])
+    leaves = leaf_hash_range(session, tile.start, tile.end)
+    if len(leaves) != tile.end - tile.start:
+        raise LogIntegrityError(f"entries {tile.start} to {tile.end - 1} are not all stored")
+    return hash_tile(tile, leaves)
+
+
 def append(session: Session, entry: dict[str, Any]) -> int:
-    """Append one event (canonical JSON, at most 64 KiB); returns its index."""
+    """Append one event (canonical JSON, at most 65,535 bytes); returns its index."""
     data = canonical_json(entry)
     if len(data) > MAX_ENTRY_BYTES:
-        raise ValueError("a log entry is limited to 64 KiB")
+        raise ValueError(f"a log entry is limited to {MAX_ENTRY_BYTES:,} bytes, not {len(data):,}")
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
     index = log_size(session)

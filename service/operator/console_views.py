@@ -12,7 +12,7 @@ from flask_login import current_user
 from lottery.drand import round_time
 from service import clock, settings_of
 from service.abandoned import remember_beacon
-from service.access import role_required
+from service.access import OPERATORS, role_required
 from service.config import Settings
 from service.drand_client import BeaconProblem, FetchOutcome, fetch_round, parse_pasted
 from service.draw_lifecycle import (
@@ -42,7 +42,6 @@ from service.web import redirect_to
 from service.witnesses import confirmations
 
 log = logging.getLogger(__name__)
-OPERATORS = ("operator", "admin")
 MAX_FIELD = 2000
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from service.access import role_required
+from service.access import OPERATORS, role_required
 from service.declaration_files import accepted_type_forms, template_csv, template_xlsx
 from service.declarations import (
     DeclarationError,
@@ -31,7 +31,6 @@ from service.operator import operator_blueprint as bp
 from service.operator.loading import current_office, owned_or_404
 from service.web import redirect_to
 
-OPERATORS = ("operator", "admin")
 PAGE_SIZE = 100
 #: How many row numbers a grouped problem lists before "…".
 ROWS_SHOWN = 20

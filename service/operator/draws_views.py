@@ -11,7 +11,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from service import clock, settings_of
-from service.access import role_required
+from service.access import OPERATORS, role_required
 from service.declarations import population_counts, years
 from service.draw_lifecycle import notice_hours
 from service.draw_rules import DrawRuleError, Rule, parse_percent, plan_stages
@@ -24,7 +24,6 @@ from service.operator import operator_blueprint as bp
 from service.operator.loading import current_office, draw_or_404
 from service.web import redirect_to
 
-OPERATORS = ("operator", "admin")
 TAIPEI = ZoneInfo("Asia/Taipei")
 
 

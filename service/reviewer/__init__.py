@@ -4,8 +4,9 @@ from typing import Any
 
 from flask import Blueprint
 
+from service.labels import KIND_LABELS, ORIGIN_LABELS, STAGE_LABELS, STATE_LABELS, state_label
 from service.reports import OUTCOME_STATES
-from service.reviews import FINE_GROUNDS, KIND_LABELS, ORIGIN_LABELS, STAGE_LABELS, STATE_LABELS, state_label
+from service.reviews import FINE_GROUNDS
 
 reviewer_blueprint = Blueprint("reviewer", __name__, url_prefix="/reviews")
 

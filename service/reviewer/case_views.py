@@ -7,17 +7,17 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from service import settings_of
-from service.access import role_required
+from service.access import CASE_VIEWERS, role_required
 from service.extensions import db
 from service.forms import CorrectionForm, EmptyForm, StepForm
 from service.inputs import MAX_YEAR, MIN_YEAR, query_int
 from service.keystore import KeyUnavailable
+from service.labels import STAGE_LABELS
 from service.models import REVIEW_STATES
 from service.reviewer import reviewer_blueprint as bp
-from service.reviewer.loading import VIEWERS, case_or_404
+from service.reviewer.loading import case_or_404
 from service.reviews import (
     FINE_GROUNDS,
-    STAGE_LABELS,
     CaseFilters,
     NotAssignee,
     ReviewError,
@@ -56,7 +56,7 @@ def filters_from_request() -> tuple[str, CaseFilters]:
 
 
 @bp.route("/")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def cases() -> Any:
     """My cases (or the office's), overdue and due soon first, with filters."""
     scope, filters = filters_from_request()
@@ -83,7 +83,7 @@ def _ground_choices() -> list[tuple[str, str]]:
 
 
 @bp.route("/cases/<id:case_id>")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def case_page(case_id: int) -> Any:
     """A case: the declaration (national ID masked), its history, and the next steps."""
     case = case_or_404(case_id)

@@ -6,9 +6,6 @@ from flask_login import current_user
 from service.extensions import db
 from service.models import ReviewCase
 
-#: Everyone who may look at review cases; only the assignee acts, only an admin assigns.
-VIEWERS = ("reviewer", "admin", "operator")
-
 
 def case_or_404(case_id: int) -> ReviewCase:
     """The case with this id if it belongs to the user's office; another office's case is a 404."""

@@ -13,7 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from service import settings_of
-from service.access import role_required
+from service.access import NOTICE_PRINTERS, role_required
 from service.auth import client
 from service.bindings import SaltsLost
 from service.extensions import db
@@ -26,7 +26,6 @@ from service.signin import record_event
 log = logging.getLogger(__name__)
 
 #: Who may print the notices (they carry the secret salts).
-NOTICE_PRINTERS = ("reviewer", "admin")
 
 
 @bp.route("/draws/<draw_id:draw_id>/notices")

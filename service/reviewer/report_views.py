@@ -6,7 +6,7 @@ from typing import Any
 from flask import Response, abort, render_template, request
 from flask_login import current_user
 
-from service.access import role_required
+from service.access import CASE_VIEWERS, role_required
 from service.extensions import db
 from service.reports import (
     CouncilReport,
@@ -24,7 +24,6 @@ from service.reports import (
     scope_note,
 )
 from service.reviewer import reviewer_blueprint as bp
-from service.reviewer.loading import VIEWERS
 from service.web import redirect_to
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,7 +49,7 @@ def _page(report: CouncilReport | None, *, status: int = 200, error: str = "", p
 
 
 @bp.route("/reports")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def reports() -> Any:
     """The latest year that has anything to report (or a page saying there is none yet)."""
     year = latest_year(db.session, current_user.office_id)
@@ -66,7 +65,7 @@ def _year_report(roc_year: int) -> CouncilReport:
 
 
 @bp.route("/reports/<year:roc_year>")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def report(roc_year: int) -> Any:
     """A year's report as a page."""
     return _page(_year_report(roc_year))
@@ -79,14 +78,14 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
 
 
 @bp.route("/reports/<year:roc_year>.csv")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def report_csv_file(roc_year: int) -> Response:
     """A year's report as CSV."""
     return _download(report_csv(_year_report(roc_year)), "text/csv", f"review-report-{roc_year}.csv")
 
 
 @bp.route("/reports/<year:roc_year>.xlsx")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def report_xlsx_file(roc_year: int) -> Response:
     """A year's report as XLSX."""
     return _download(report_xlsx(_year_report(roc_year)), XLSX, f"review-report-{roc_year}.xlsx")
@@ -107,7 +106,7 @@ def _period_name(report: CouncilReport) -> str:
 
 
 @bp.route("/reports/period")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def period_report() -> Any:
     """A council session's period (`?from=108/11/08&to=109/04/10`) as a page; 400 naming the
     problem when the dates are missing, unreadable or out of order."""
@@ -118,7 +117,7 @@ def period_report() -> Any:
 
 
 @bp.route("/reports/period.csv")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def period_csv_file() -> Any:
     """A period's report as CSV."""
     figures = _period_report()
@@ -128,7 +127,7 @@ def period_csv_file() -> Any:
 
 
 @bp.route("/reports/period.xlsx")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def period_xlsx_file() -> Any:
     """A period's report as XLSX."""
     figures = _period_report()

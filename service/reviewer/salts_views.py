@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from public_site.pages import mask_name
 from service import settings_of
-from service.access import role_required
+from service.access import CASE_VIEWERS, role_required
 from service.auth import client
 from service.bindings import SaltRow, SaltsLost, salt_rows
 from service.declaration_files import mask_national_id
@@ -30,7 +30,6 @@ from service.models import Draw
 from service.operator.loading import draw_or_404
 from service.reports import spreadsheet_safe
 from service.reviewer import reviewer_blueprint as bp
-from service.reviewer.loading import VIEWERS
 from service.signin import record_event
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ def _rows(draw: Draw) -> list[SaltRow]:
 
 
 @bp.route("/salts")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def salts_index() -> Any:
     """The office's draws that carry bindings, each with its salts page."""
     draws = db.session.scalars(
@@ -79,7 +78,7 @@ def salts_index() -> Any:
 
 
 @bp.route("/draws/<draw_id:draw_id>/salts")
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def salts(draw_id: str) -> Any:
     """Case numbers, masked names and salts of one draw, with the check each declarant can run."""
     draw = _bound_draw(draw_id)
@@ -105,7 +104,7 @@ def salts(draw_id: str) -> Any:
 
 
 @bp.route("/draws/<draw_id:draw_id>/salts.csv", methods=["POST"])
-@role_required(*VIEWERS)
+@role_required(*CASE_VIEWERS)
 def salts_csv(draw_id: str) -> Response:
     """The notices' table as CSV: case number, name, agency, salt, binding (recorded: who, when)."""
     draw = _bound_draw(draw_id)

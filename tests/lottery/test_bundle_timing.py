@@ -18,6 +18,8 @@ from tests.lottery.timed_cases import CASES, Change
 
 KEYED = ["notice", "timing", "drand-margin", "bindings", "events", "events-inclusion", "events-inputs"]
 KEYED += ["events-order", "events-times"]
+#: Without witnessed.json and --witness the witness checks are skipped (docs/witness.md).
+WITNESS_KEYS = ("witnessed", "witness-quorum", "witness-before-beacon")
 
 
 @pytest.mark.parametrize(("change", "fails"), [pytest.param(c[1], c[2], id=c[0]) for c in CASES])
@@ -31,7 +33,7 @@ def test_each_change_fails_exactly_its_checks(signer: Signer, change: Change, fa
 
 def test_the_timed_bundle_passes_every_new_check(timed_bundle: DrawBundle) -> None:
     report = verify_bundle(timed_bundle.files, check_bls=False)
-    assert report.outcomes() == dict.fromkeys(KEYED, PASS)
+    assert report.outcomes() == {**dict.fromkeys(KEYED, PASS), **dict.fromkeys(WITNESS_KEYS, SKIP)}
     lines = [check.line() for check in report.checks]
     assert "✓ notice given: 3 days 9 h 40 min: announced 2023-09-12T01:00:00Z, draw at 2023-09-15T10:40:00Z" in lines
     assert (
@@ -56,7 +58,13 @@ def test_an_announcement_without_a_window_reports_timing_not_declared(bundle: Dr
     report = verify_bundle(bundle.files, check_bls=False)
     assert report.ok
     outcomes = report.outcomes()
-    assert outcomes == {"notice": PASS, "timing": SKIP, "bindings": SKIP, "events": SKIP}
+    assert outcomes == {
+        "notice": PASS,
+        "timing": SKIP,
+        "bindings": SKIP,
+        "events": SKIP,
+        **dict.fromkeys(WITNESS_KEYS, SKIP),
+    }
     lines = [check.line() for check in report.checks]
     assert (
         "– timing: not declared (the announcement has no inputs_close_at: it predates the input window, protocol §4)"
@@ -82,7 +90,13 @@ def test_absent_bindings_and_events_are_reported_absent(timed_bundle: DrawBundle
     report = verify_bundle(timed_bundle.files, check_bls=False)
     assert report.ok
     skipped = {check.key: check.detail for check in report.checks if check.outcome == SKIP and check.key}
-    assert skipped == {"bindings": "absent from the bundle", "events": "absent from the bundle"}
+    assert skipped == {
+        "bindings": "absent from the bundle",
+        "events": "absent from the bundle",
+        "witnessed": "absent from the bundle",
+        "witness-quorum": "no --witness given",
+        "witness-before-beacon": "no --witness given",
+    }
 
 
 def test_a_bindings_file_without_a_digest_proves_nothing(bundle: DrawBundle, timed_bundle: DrawBundle) -> None:

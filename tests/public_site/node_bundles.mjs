@@ -1,5 +1,6 @@
 // Run the in-browser verifier (verifyBundle) under Node on bundle folders: prints one JSON line
-// per folder, {case, ok, checks: [{id, outcome, detail}]}.
+// per folder, {case, ok, checks: [{id, outcome, detail}]}. A folder's `options.json`, when present,
+// is passed to verifyBundle as its options (witnesses, quorum, now).
 // Usage: node tests/public_site/node_bundles.mjs DIR  (each subfolder of DIR is one bundle)
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -16,7 +17,9 @@ for (const name of readdirSync(root).sort()) {
   }
   const outcome = { case: name };
   try {
-    const report = await verifyBundle(files);
+    const optionsFile = join(dir, "options.json");
+    const options = existsSync(optionsFile) ? JSON.parse(readFileSync(optionsFile, "utf8")) : {};
+    const report = await verifyBundle(files, options);
     outcome.ok = report.ok;
     outcome.checks = report.checks.map(({ id, outcome, detail, params }) => ({ id, outcome, detail, params }));
   } catch (err) {

@@ -4,6 +4,7 @@ every draw vector and every RFC 9162 proof vector. (Chromium runs the same code 
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from lottery.bundle import verify_bundle
 from lottery.signing import generate_signer
-from tests.lottery.bundles import ORIGIN, STRATIFIED, TIMED, build_bundle
+from tests.lottery.bundles import ORIGIN, STRATIFIED, TIMED, DrawBundle, build_bundle
 from tests.lottery.timed_cases import CASES
 
 HERE = Path(__file__).parent
@@ -62,7 +63,7 @@ def test_the_synchronous_sha256_agrees_with_webcrypto_on_every_length() -> None:
 
 #: Check ids of bundle.js that `lottery.bundle` names alike (`Check.key`).
 KEYED = {"notice", "timing", "drand-margin", "bindings", "events", "events-inclusion", "events-inputs"}
-KEYED |= {"events-order", "events-times"}
+KEYED |= {"events-order", "events-times", "witnessed", "witness-quorum", "witness-before-beacon"}
 
 
 def _run_node_on_bundles(folder: Path) -> dict[str, dict[str, Any]]:
@@ -81,7 +82,7 @@ def test_the_browser_verifier_agrees_on_every_timed_bundle(tmp_path: Path) -> No
         change(bundle)
         bundle.write(tmp_path / name)
         report = verify_bundle(bundle.files, check_bls=False)
-        expected[name] = (report.ok, report.outcomes(), fails)
+        expected[name] = (report.ok, {k: v for k, v in report.outcomes().items() if k in KEYED}, fails)
     outcomes = _run_node_on_bundles(tmp_path)
     assert sorted(outcomes) == sorted(expected)
     for name, (ok, python_outcomes, fails) in expected.items():
@@ -100,8 +101,72 @@ def test_the_browser_verifier_words_the_timing_as_python_does(tmp_path: Path) ->
     outcomes = _run_node_on_bundles(tmp_path)
     for name, case in (("timed", TIMED), ("stratified", STRATIFIED)):
         report = verify_bundle(build_bundle(signer, case).files, check_bls=False)
-        python = {check.key: check.detail for check in report.checks if check.key}
+        python = {check.key: check.detail for check in report.checks if check.key in KEYED}
         node = {check["id"]: check["detail"] for check in outcomes[name]["checks"] if check["id"] in KEYED}
         assert node == python, name
     notice = next(check for check in outcomes["timed"]["checks"] if check["id"] == "notice")
     assert notice["params"] == {"notice": "3 days 9 h 40 min"}
+
+
+# --- witness cosignatures: the browser verifier says what `verify --witness … --quorum K` says ------
+
+
+def _witness_cases() -> list[tuple[str, Callable[[DrawBundle], None], int, set[str]]]:
+    """(name, change to the timed bundle, quorum, the witness checks expected to fail)."""
+    from tests.lottery.test_witnessed import W1, W2, at, cosign_checkpoint, set_witnessed, witnessed_item
+
+    def yes(bundle: DrawBundle) -> None:
+        set_witnessed(bundle, [witnessed_item(bundle, 7, [(W1, at("10:45:00")), (W2, at("10:50:00"))])])
+        cosign_checkpoint(bundle, [(W1, at("11:05:00")), (W2, at("11:06:00"))])
+
+    def late(bundle: DrawBundle) -> None:
+        set_witnessed(
+            bundle,
+            [
+                witnessed_item(bundle, 7, [(W1, at("10:45:00"))]),
+                witnessed_item(bundle, 11, [(W1, at("11:01:00")), (W2, at("11:02:00"))]),
+            ],
+        )
+        cosign_checkpoint(bundle, [(W1, at("11:05:00")), (W2, at("11:06:00"))])
+
+    def unwitnessed(bundle: DrawBundle) -> None:
+        set_witnessed(bundle, [witnessed_item(bundle, 5, [(W1, at("10:45:00")), (W2, at("10:46:00"))])])
+        cosign_checkpoint(bundle, [(W1, at("11:05:00"))])
+
+    def forged(bundle: DrawBundle) -> None:
+        yes(bundle)
+        items = json.loads(bundle.files["witnessed.json"])
+        items[0]["consistency"] = items[0]["consistency"][1:]
+        bundle.files["witnessed.json"] = json.dumps(items).encode()
+
+    return [
+        ("yes", yes, 2, set()),
+        ("late-for-two", late, 2, {"witness-before-beacon"}),
+        ("early-for-one", late, 1, set()),
+        ("not-witnessed", unwitnessed, 2, {"witness-quorum", "witness-before-beacon"}),
+        ("bad-proof", forged, 2, {"witnessed", "witness-before-beacon"}),
+    ]
+
+
+def test_the_browser_verifier_agrees_on_witness_cosignatures(tmp_path: Path) -> None:
+    from tests.lottery.test_witnessed import NOW, W1, W2
+
+    signer = generate_signer(ORIGIN)
+    witnesses = [W1.verifier, W2.verifier]
+    keys = ("witnessed", "witness-quorum", "witness-before-beacon")
+    expected = {}
+    for name, change, quorum, fails in _witness_cases():
+        bundle = build_bundle(signer, TIMED)
+        change(bundle)
+        folder = bundle.write(tmp_path / name)
+        options = {"witnesses": [w.vkey for w in witnesses], "quorum": quorum, "now": NOW}
+        (folder / "options.json").write_text(json.dumps(options))
+        report = verify_bundle(bundle.files, check_bls=False, witnesses=witnesses, quorum=quorum, now=NOW)
+        failed = {check.key for check in report.checks if check.outcome == "fail"}
+        assert failed == fails, name  # the cases are what they say
+        expected[name] = {check.key: (check.outcome, check.detail) for check in report.checks if check.key in keys}
+    outcomes = _run_node_on_bundles(tmp_path)
+    for name, python in expected.items():
+        assert "error" not in outcomes[name], outcomes[name]
+        node = {c["id"]: (c["outcome"], c["detail"]) for c in outcomes[name]["checks"] if c["id"] in keys}
+        assert node == python, name

@@ -77,6 +77,7 @@ def environment(database_url: str, workdir: Path) -> dict[str, str]:
         {
             "SUNSHINE_ENV": "production",
             "SECRET_KEY": "reliability-secret-" + "k" * 40,
+            "SUNSHINE_LOG_ORIGIN": "reliability.example.gov.tw/log",
             "SUNSHINE_DATA_KEY": hashlib.sha256(b"reliability data key").hexdigest(),
             "DATABASE_URL": database_url,
             "SUNSHINE_INSTANCE_DIR": str(workdir / "instance"),

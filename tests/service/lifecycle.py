@@ -7,9 +7,16 @@ from flask import Flask
 from lottery.drand import round_time
 from service import settings_of
 from service.declarations import import_upload, start_upload
-from service.demo import DEMO_BEACON, DEMO_ROUND, DEMO_WITNESS_USERS, DEMO_WITNESSES, create_witness_users, demo_csv
+from service.demo import (
+    DEMO_BEACON,
+    DEMO_ROUND,
+    DEMO_WITNESS_USERS,
+    DEMO_WITNESSES,
+    create_witness_users,
+    demo_csv,
+    demo_setup,
+)
 from service.draw_lifecycle import announce, complete, enter_dice, record_beacon, reveal_secret
-from service.draw_rules import Rule
 from service.draws import DrawSetup, save_draft
 from service.extensions import db
 from service.keystore import forget_unlocked_keys, generate_key
@@ -44,20 +51,9 @@ def add_witnesses(office: Office) -> list[User]:
 def draw_setup(
     draw_id: str, title: str = "114年度公職人員財產申報實質審查抽籤", witnesses: str = DEMO_WITNESSES
 ) -> DrawSetup:
-    """The draft every test draw starts from: year 114, the default rule, 20 dice and the recorded
-    drand round, live at `SCHEDULED` with the input window of `WINDOW_MINUTES`."""
-    return DrawSetup(
-        title=title,
-        draw_id=draw_id,
-        roc_year=114,
-        rule=Rule(),
-        dice_count=20,
-        use_drand=True,
-        scheduled_at=SCHEDULED,
-        min_notice_hours=24,
-        witnesses=witnesses,
-        input_window_minutes=WINDOW_MINUTES,
-    )
+    """The draft every test draw starts from: the demo's (year 114, the default rule, 20 dice and
+    the recorded drand round), live at `SCHEDULED` with the input window of `WINDOW_MINUTES`."""
+    return demo_setup(draw_id, title, 114, SCHEDULED, WINDOW_MINUTES, witnesses)
 
 
 def prepare_draft(app: Flask, office_id: int, operator_username: str, draw_id: str = "kinmen-114-annual") -> int:

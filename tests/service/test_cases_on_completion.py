@@ -109,16 +109,16 @@ def test_if_the_cases_cannot_be_opened_the_draw_is_not_completed(
 ) -> None:
     pk = _inputs_recorded(app, offices["kinmen"])
     settings = settings_of(app)
-    import service.reviews
+    import service.reviews.opening
 
-    real_store = service.reviews._store
+    real_store = service.reviews.opening.store_events
 
     def failing_store(*args: Any, **kwargs: Any) -> Any:
         raise ReviewError("the case history could not be written")
 
     with app.app_context():
         size = log_size(db.session)
-        monkeypatch.setattr(service.reviews, "_store", failing_store)
+        monkeypatch.setattr(service.reviews.opening, "store_events", failing_store)
         with pytest.raises(DrawLifecycleError, match="could not be opened, so the draw was not completed"):
             complete(db.session, settings, pk, now=BEACON_AT)
         db.session.rollback()
@@ -126,7 +126,7 @@ def test_if_the_cases_cannot_be_opened_the_draw_is_not_completed(
         assert draw is not None and draw.status == "announced" and draw.result is None
         assert log_size(db.session) == size
         assert db.session.scalar(select(func.count(ReviewCase.id))) == 0
-        monkeypatch.setattr(service.reviews, "_store", real_store)
+        monkeypatch.setattr(service.reviews.opening, "store_events", real_store)
         complete(db.session, settings, pk, now=BEACON_AT)
         db.session.commit()
         assert len(_cases(pk)) == 25 and verify_log(db.session) == []

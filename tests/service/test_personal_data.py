@@ -290,6 +290,7 @@ def test_production_refuses_development_keys(tmp_path: Path) -> None:
         "SUNSHINE_INSTANCE_DIR": str(instance),
         "SUNSHINE_KEYS_DIR": str(keys),
         "DATABASE_URL": f"sqlite:///{instance / 'sunshine.db'}",
+        "SUNSHINE_LOG_ORIGIN": "ethics.example.gov.tw/log",
     }
     with pytest.raises(ConfigError, match="SUNSHINE_DATA_KEY"):
         create_app(load_settings(env))  # no data key: the development one would be made
@@ -316,3 +317,22 @@ def test_production_refuses_development_keys(tmp_path: Path) -> None:
     apart.parent.mkdir()
     apart.write_text(new_data_key(), encoding="ascii")
     refuse_unsafe_production(load_settings({**env, "SUNSHINE_DATA_KEY_FILE": str(apart)}))
+
+
+def test_production_refuses_a_localhost_log_origin(tmp_path: Path) -> None:
+    env = {
+        "SUNSHINE_ENV": "production",
+        "SECRET_KEY": "p" * 48,
+        "SUNSHINE_INSTANCE_DIR": str(tmp_path / "instance"),
+        "SUNSHINE_KEYS_DIR": str(tmp_path / "keys"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'sunshine.db'}",
+        "SUNSHINE_DATA_KEY": new_data_key(),
+    }
+    for origin in (None, "sunshine-draw.localhost/log", "LOCALHOST:8000/log", "a.b.localhost./log", "localhost"):
+        chosen = env if origin is None else {**env, "SUNSHINE_LOG_ORIGIN": origin}
+        with pytest.raises(ConfigError, match="SUNSHINE_LOG_ORIGIN"):
+            create_app(load_settings(chosen))
+    for origin in ("ethics.example.gov.tw/log", "localhost.example.gov.tw/log", "ethics.gov.tw/localhost"):
+        refuse_unsafe_production(load_settings({**env, "SUNSHINE_LOG_ORIGIN": origin}))
+    # development and tests keep the default
+    refuse_unsafe_production(load_settings({**env, "SUNSHINE_ENV": "development"}))

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from service import settings_of
 from service.extensions import db
+from service.labels import state_label
 from service.models import REVIEW_STATES, Draw, LogEntry, Office, ReviewCase, ReviewEvent
 from service.reviews import (
     FINE_GROUNDS,
@@ -25,7 +26,6 @@ from service.reviews import (
     even_split,
     open_case_based,
     open_cases_for_draw,
-    state_label,
     transition,
 )
 from service.transparency import verify_log

@@ -371,6 +371,11 @@ def _as_the_console(app: Flask, draw_pk: int) -> None:
 
 
 def _witnessed_draw(app: Flask, offices: dict[str, int], witness: StubWitness, *others: WitnessEndpoint) -> Draw:
+    from tests.service.lifecycle import SECRET_AT
+
+    # The draw runs on the tests' 2023 clock: the stub's cosignatures say they were made just
+    # after the secret was revealed, before the drand round (as a witness's own clock would).
+    witness.timestamp = int(SECRET_AT.timestamp()) + 5
     draw_pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
     with app.app_context():
         key = active_key(db.session)
@@ -397,19 +402,19 @@ def test_checkpoint_and_bundle_carry_the_cosignatures(
     verifier = witness.signer.verifier
     client = app.test_client()
     served = client.get("/log/checkpoint").get_data(as_text=True)
-    assert cosignatures(served, [verifier]) == {verifier.name: TIMESTAMP}
+    assert cosignatures(served, [verifier]) == {verifier.name: witness.timestamp}
     files, cache = _bundle(client, draw)
     assert cache == "public, max-age=31536000, immutable"  # every configured witness cosigned it
     office = parse_vkey(files["office.vkey"].decode())
     bundle_checkpoint = open_checkpoint(files["checkpoint"].decode(), [office])
-    assert cosignatures(files["checkpoint"].decode(), [verifier]) == {verifier.name: TIMESTAMP}
+    assert cosignatures(files["checkpoint"].decode(), [verifier]) == {verifier.name: witness.timestamp}
     witnessed = json.loads(files["witnessed.json"])
     assert witnessed and set(witnessed[0]) == {"note", "consistency"}
     sizes = []
     assert draw.announced_log_index is not None
     for item in witnessed:
         body = open_checkpoint(item["note"], [office])
-        assert cosignatures(item["note"], [verifier]) == {verifier.name: TIMESTAMP}
+        assert cosignatures(item["note"], [verifier]) == {verifier.name: witness.timestamp}
         assert draw.announced_log_index < body.size <= bundle_checkpoint.size
         proof = [base64.b64decode(node) for node in item["consistency"]]
         verify_consistency(body.size, bundle_checkpoint.size, proof, body.root, bundle_checkpoint.root)
@@ -419,6 +424,13 @@ def test_checkpoint_and_bundle_carry_the_cosignatures(
     # Today's verifier reads the cosigned bundle as before (the witness lines are other keys' lines).
     report = verify_bundle(files, key=files["office.vkey"].decode().strip(), check_bls=False)
     assert report.ok, [check.line() for check in report.checks]
+    # The bundle verifier's witness checks (lottery.witnessed) read what the office wrote.
+    report = verify_bundle(
+        files, key=files["office.vkey"].decode().strip(), check_bls=False, witnesses=[verifier], quorum=1
+    )
+    assert report.ok, [check.line() for check in report.checks]
+    outcomes = {check.key: check.outcome for check in report.checks if check.key.startswith("witness")}
+    assert outcomes == {"witnessed": "pass", "witness-quorum": "pass", "witness-before-beacon": "pass"}, outcomes
 
 
 def test_a_bundle_waiting_for_a_witness_is_not_cached_for_ever(
@@ -455,7 +467,7 @@ def test_the_stage_names_the_witnesses_that_cosigned_the_inputs(
     assert state["log_witnesses"] == {"configured": 2, "names": [witness.signer.name]}
     page = client.get(f"/draws/{draw.draw_id}/live?lang=zh").get_data(as_text=True)
     assert 'id="st-witnessed" hidden' not in page
-    assert "由 {count} 位見證人連署：{names}" in page
+    assert "由 {count} 個獨立見證方連署：{names}" in page
 
 
 # --- commands ------------------------------------------------------------------------------------

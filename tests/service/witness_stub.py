@@ -17,7 +17,7 @@ from lottery.errors import ProtocolError
 from lottery.merkle import verify_consistency
 from lottery.signing import Verifier
 
-#: The cosignature timestamp the stub signs (a fixed time keeps the tests deterministic).
+#: The cosignature timestamp the stub signs by default.
 TIMESTAMP = 1_700_000_000
 
 
@@ -29,6 +29,8 @@ class StubWitness:
         self.office: Verifier | None = None
         self.size = 0
         self.root = b""
+        #: The time its cosignatures carry (fixed, so that the tests are deterministic).
+        self.timestamp = TIMESTAMP
         self.requests: list[str] = []
         self.answer_status: int | None = None  # answer every request with this status instead
         self.sign_with: WitnessSigner | None = None  # cosign with another key (a forged answer)
@@ -63,7 +65,7 @@ class StubWitness:
                 return 400, "text/plain", "a proof from size 0\n"
             self.size, self.root = checkpoint.size, checkpoint.root
         signed_body, _ = note_parts(note)
-        return 200, "text/plain; charset=utf-8", cosign(self.sign_with or self.signer, signed_body, TIMESTAMP)
+        return 200, "text/plain; charset=utf-8", cosign(self.sign_with or self.signer, signed_body, self.timestamp)
 
 
 @contextmanager

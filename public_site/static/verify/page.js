@@ -97,6 +97,7 @@ function showChecks(checks) {
     mark.setAttribute("aria-hidden", "true");
     const values = check.say ? localValues(check.say.values) : {};
     const params = { ...check.params, ...values };
+    if (check.params && check.params.answer) params.answer = text(`answer-${check.params.answer}`);
     const title = element("span", "check-title", text(`${check.id}.title`, params));
     const label = element("span", "sr-only", ` (${text(`label-${check.outcome}`)})`);
     title.append(label);
@@ -116,7 +117,9 @@ async function run(files, source) {
   try {
     if (!globalThis.crypto || !globalThis.crypto.subtle) throw new Error(text("no-crypto"));
     const publishedKeys = (root.dataset.publishedKeys || "").split("\n").filter(Boolean);
-    const report = await verifyBundle(files, { publishedKeys });
+    const witnesses = (root.dataset.witnesses || "").split("\n").filter(Boolean);
+    const quorum = Number(root.dataset.quorum) || witnesses.length;
+    const report = await verifyBundle(files, { publishedKeys, witnesses, quorum });
     showChecks(report.checks);
     lastDraw = report.draw;
     root.dataset.ed25519 = ed25519Engine;
