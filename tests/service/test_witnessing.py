@@ -486,3 +486,42 @@ def test_witnesses_submit_and_status_commands(app: Flask, witness: StubWitness, 
     status = runner.invoke(args=["witnesses", "status"])
     assert f"{witness.signer.name} ({witness.url}): cosigned up to size 4, up to date" in status.output
     assert "down.example/w" in status.output and "4 entries behind" in status.output
+
+
+# --- with the real witness server (`python -m lottery witness serve`) -----------------------------
+
+
+def test_the_office_and_the_lottery_witness_server_agree(app: Flask, tmp_path: Any) -> None:
+    import threading
+
+    from lottery.witness_server import Witness, WitnessStore, make_server
+    from service.witnessing import request_body
+
+    signer = generate_witness("council.example/witness")
+    start_log(app, 3)
+    with app.app_context():
+        key = active_key(db.session)
+        assert key is not None
+        office = parse_vkey(key.vkey)
+        early = checkpoint_at(db.session, 2)
+        assert early is not None
+        # The witness cosigned checkpoint 2 once, but the office never stored that cosignature.
+        real = Witness(signer, {office.name: [office]}, WitnessStore(tmp_path / "w.db"), now=lambda: TIMESTAMP)
+        assert real.add_checkpoint(request_body(db.session, 0, early)).status == 200
+    server = make_server(real, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        target = WitnessEndpoint(f"http://127.0.0.1:{server.server_address[1]}", signer.verifier)
+        assert submit_now(app, target).result == "cosigned"  # a 409 naming size 2, then proved from 2
+        add_entries(app, 2)
+        assert submit_now(app, target).result == "cosigned"  # proved from what it cosigned
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    with app.app_context():
+        latest = latest_checkpoint(db.session)
+        assert latest is not None
+        assert cosigned_size(db.session, target) == latest.size == 6
+        assert cosignatures(witnessed_note(db.session, latest), [signer.verifier]) == {signer.name: TIMESTAMP}
