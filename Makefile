@@ -1,5 +1,5 @@
 # Sunshine Draw — the two commands of the README, and a few more.
-#   make run    virtualenv, install, migrate SQLite, load the demo year, gunicorn on GUNICORN_BIND (127.0.0.1:8000)
+#   make run    virtualenv, install, migrate SQLite, load the demo year, two demo witnesses, gunicorn on GUNICORN_BIND (127.0.0.1:8000)
 #   make check  lint, types and the unit tests (no browser, reliability, benchmark or slow tests): the quick answer
 #   make test   install the test tools (and Chromium when missing), lint, types, the whole suite (what CI runs)
 #   make bench  the benchmarks B1–B5, written to docs/benchmarks.md
@@ -28,11 +28,15 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
+# The demo's two independent witnesses (docs/witness.md) run beside gunicorn on 127.0.0.1:8701
+# and :8702, are sent the latest checkpoint at once, and stop with it.
 run: $(VENV)/.runtime translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load
 	@$(BIN)/flask demo logins
-	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+	@witnesses="$$($(BIN)/flask demo witnesses)" && eval "$$witnesses" && trap 'kill $$(jobs -p) 2>/dev/null' EXIT && \
+	  { $(BIN)/flask witnesses submit >/dev/null 2>&1 & } && \
+	  $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 demo: $(VENV)/.runtime translations
 	$(BIN)/flask db upgrade

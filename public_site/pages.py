@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import select
 
@@ -20,7 +20,7 @@ from public_site.cache import PAGE_SECONDS, keep_for
 from public_site.case_check import case_answer, case_data
 from public_site.chart import ChartStage, build_chart
 from public_site.documents import published_draw
-from service import clock
+from service import clock, settings_of
 from service.abandoned import abandoned_draw
 from service.access import public
 from service.extensions import db
@@ -233,15 +233,24 @@ def draw_page(draw_id: str) -> Any:
 @bp.route("/draws/<draw_id:draw_id>/verify")
 @public
 def verify_page(draw_id: str) -> Any:
-    """Verification in the citizen's own browser: the bundle is recomputed in JavaScript."""
+    """Verification in the citizen's own browser: the bundle is recomputed in JavaScript.
+
+    The witnesses the office submits to (`SUNSHINE_WITNESSES`) are the ones the page checks
+    cosignatures against, a majority of them being the quorum; the page lists their keys, so a
+    citizen who trusts other witnesses runs `python -m lottery verify --witness … --quorum K`.
+    """
     draw = published_draw(draw_id)
     keep_for(PAGE_SECONDS)
     keys = db.session.scalars(select(SigningKey.vkey).order_by(SigningKey.created_at)).all()
+    witnesses = [endpoint.verifier for endpoint in settings_of(current_app).witnesses]
     return render_template(
         "public/verify.html",
         draw=draw,
         facts=draw_facts(draw),
         published_keys="\n".join(keys),
+        witnesses=witnesses,
+        witness_vkeys=[witness.vkey for witness in witnesses],
+        witness_quorum=len(witnesses) // 2 + 1 if witnesses else 0,
         stage_label=stage_label,
     )
 

@@ -212,6 +212,29 @@ def load_command() -> None:
     load_demo(db.session, settings_of(current_app))
     db.session.commit()
     click.echo("demo year loaded")
+    from service.demo import DEMO_DRAW_ID, DEMO_SECRET_AT
+    from service.demo_witnesses import witness_demo_draw
+
+    outcomes = witness_demo_draw(db.session, settings_of(current_app), DEMO_DRAW_ID, DEMO_SECRET_AT)
+    for outcome in outcomes:
+        click.echo(
+            f"demo witness {outcome.witness}: checkpoint {outcome.size} {outcome.result} {outcome.detail}".rstrip()
+        )
+
+
+@demo.command("witnesses")
+def witnesses_command() -> None:
+    """Print the shell lines that serve the demo's two witnesses on 127.0.0.1:8701 and :8702 and
+    name them in SUNSHINE_WITNESSES (`make run` runs them; development only)."""
+    from service import settings_of
+    from service.demo_witnesses import serve_commands
+    from service.keystore import active_key
+
+    settings = settings_of(current_app)
+    key = active_key(db.session)
+    if settings.environment == "production" or key is None:
+        raise click.ClickException("the demo witnesses serve only a loaded demo, never production")
+    click.echo(serve_commands(settings, key.vkey))
 
 
 @demo.command("code")

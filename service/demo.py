@@ -108,6 +108,11 @@ DEMO_ROUND = 657413
 DEMO_SCHEDULED = datetime(2023, 9, 15, 10, 40, tzinfo=UTC)
 DEMO_WINDOW_MINUTES = 19
 DEMO_ANNOUNCED = datetime(2023, 9, 12, 1, 0, tzinfo=UTC)
+#: When the demo draw's dice and secret were entered (a minute and a minute and a half in).
+DEMO_DICE_AT = DEMO_SCHEDULED + timedelta(seconds=60)
+DEMO_SECRET_AT = DEMO_SCHEDULED + timedelta(seconds=90)
+#: The completed demo draw's public identifier.
+DEMO_DRAW_ID = f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"
 DEMO_DICE = "50104646865477507016"
 DEMO_WITNESSES = ("監察員 李大同", "主計室 王小華", "人事室 陳美惠")
 DEMO_BEACON = Beacon(
@@ -175,7 +180,7 @@ def create_witness_users(
 
 
 def _completed_demo_draw(session: Session, settings: Settings, office: Office, operator: User) -> None:
-    draw_id = f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"
+    draw_id = DEMO_DRAW_ID
     if session.scalar(select(Draw).where(Draw.draw_id == draw_id)) is not None:
         return
     scheduled = DEMO_SCHEDULED
@@ -183,8 +188,8 @@ def _completed_demo_draw(session: Session, settings: Settings, office: Office, o
     setup = demo_setup(draw_id, title, DEMO_YEAR, scheduled, DEMO_WINDOW_MINUTES)
     draw = save_draft(session, office=office, user=operator, setup=setup, now=DEMO_ANNOUNCED)
     announce(session, settings, draw.id, operator, now=DEMO_ANNOUNCED, drand_round=DEMO_ROUND)
-    enter_dice(session, settings, draw.id, DEMO_DICE, now=scheduled + timedelta(seconds=60))
-    reveal_secret(session, settings, draw.id, now=scheduled + timedelta(seconds=90))
+    enter_dice(session, settings, draw.id, DEMO_DICE, now=DEMO_DICE_AT)
+    reveal_secret(session, settings, draw.id, now=DEMO_SECRET_AT)
     beacon_seen = datetime.fromtimestamp(round_time(DEMO_ROUND) + 2, UTC)
     record_beacon(session, settings, draw.id, DEMO_BEACON, now=beacon_seen)
     complete(session, settings, draw.id, now=beacon_seen)
@@ -240,7 +245,7 @@ _DEMO_NOTES = {
 def _demo_reviews(session: Session, settings: Settings, office: Office, users: dict[str, User], now: datetime) -> None:
     """Open the completed demo draw's cases, assign them to the demo reviewer and walk them into
     several states, so the workspace and the annual report have something in them. Once only."""
-    draw = session.scalar(select(Draw).where(Draw.draw_id == f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"))
+    draw = session.scalar(select(Draw).where(Draw.draw_id == DEMO_DRAW_ID))
     if draw is None or draw.status != "completed":
         return
     # The cases opened themselves when the draw completed (a database from before that: the admin opens them).

@@ -415,7 +415,11 @@ async function checkWitnesses(report, files, verifier, checkpoint, announcement,
       const missing = witnesses.map((w) => w.name).filter((name) => !(name in cosigned)).sort();
       const absent = missing.length ? `; not by ${missing.join(", ")}` : "";
       if (Object.keys(cosigned).length < quorum) fail(`only ${Object.keys(cosigned).length}: ${describe(cosigned) || "none"}${absent}`);
-      return `${describe(cosigned)}${absent}`;
+      const times = Object.entries(cosigned)
+        .sort(([, x], [, y]) => x - y)
+        .map(([name, moment]) => [name, utc(moment)]);
+      const values = { list_times: times, missing: missing.join(", ") };
+      return said(`${describe(cosigned)}${absent}`, missing.length ? "cosigned-by-missing" : "cosigned-by", values);
     },
     { quorum, count: witnesses.length },
   );
