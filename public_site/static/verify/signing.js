@@ -54,12 +54,15 @@ export async function keyId(name, publicKey) {
   return (await sha256(concat(utf8(name + "\n"), Uint8Array.of(1), publicKey))).slice(0, 4);
 }
 
-/** Parse and check a vkey `<name>+<key id>+<base64(0x01 || key)>`; returns {name, keyId, publicKey, vkey}. */
-export async function parseVkey(text) {
+/**
+ * Split a vkey `<name>+<key id>+<base64(type || 32-byte key)>` of signature type `type` (0x01 an
+ * office key, 0x04 a witness's cosignature key); returns {name, hexId, publicKey}.
+ */
+export function splitVkey(text, type, what) {
   const trimmed = text.trim();
   const first = trimmed.indexOf("+");
   const second = trimmed.indexOf("+", first + 1);
-  if (first < 0 || second < 0) throw new SignatureError("a verifier key must be <name>+<key id>+<base64 key>");
+  if (first < 0 || second < 0) throw new SignatureError(`${what} must be <name>+<key id>+<base64 key>`);
   const name = trimmed.slice(0, first);
   const hexId = trimmed.slice(first + 1, second);
   const encoded = trimmed.slice(second + 1);
@@ -68,15 +71,22 @@ export async function parseVkey(text) {
   try {
     raw = fromBase64(encoded);
   } catch {
-    throw new SignatureError("verifier key is not valid base64");
+    throw new SignatureError(type === 1 ? "verifier key is not valid base64" : "witness key is not valid hex and base64");
   }
-  if (!/^[0-9a-fA-F]{8}$/.test(hexId) || raw.length !== 33 || raw[0] !== 1) {
-    throw new SignatureError("verifier key is not an Ed25519 key (algorithm 0x01, 32 bytes)");
+  if (!/^[0-9a-fA-F]{8}$/.test(hexId) || raw.length !== 33 || raw[0] !== type) {
+    throw new SignatureError(
+      type === 1 ? "verifier key is not an Ed25519 key (algorithm 0x01, 32 bytes)" : "not an Ed25519 cosignature key (type 0x04, 32 bytes)",
+    );
   }
-  const publicKey = raw.slice(1);
+  return { name, hexId: hexId.toLowerCase(), publicKey: raw.slice(1) };
+}
+
+/** Parse and check a vkey `<name>+<key id>+<base64(0x01 || key)>`; returns {name, keyId, publicKey, vkey}. */
+export async function parseVkey(text) {
+  const { name, hexId, publicKey } = splitVkey(text, 1, "verifier key");
   const id = await keyId(name, publicKey);
-  if (toHex(id) !== hexId.toLowerCase()) throw new SignatureError("verifier key id does not match its name and key");
-  return { name, keyId: id, publicKey, vkey: trimmed };
+  if (toHex(id) !== hexId) throw new SignatureError("verifier key id does not match its name and key");
+  return { name, keyId: id, publicKey, vkey: text.trim() };
 }
 
 /** Refuse unless `sigFile` (base64 line + "\n") is the key's signature over exactly `data`. */

@@ -5,9 +5,8 @@
 
 import { concat, equalBytes, fromBase64, sha256, toHex, utf8 } from "./bytes.js";
 import { verifyConsistency } from "./merkle.js";
-import { SignatureError, ed25519Verify, openCheckpoint } from "./signing.js";
+import { SignatureError, ed25519Verify, openCheckpoint, splitVkey } from "./signing.js";
 
-const NAME = /^[^\s+]+$/;
 /** Cosignatures stamped later than this many seconds after the verifier's clock are refused. */
 export const FUTURE_TOLERANCE = 600;
 
@@ -18,25 +17,10 @@ async function cosignerKeyId(name, publicKey) {
 
 /** Parse a witness vkey `<name>+<key id>+<base64(0x04 || key)>`; returns {name, keyId, publicKey, vkey}. */
 export async function parseWitnessVkey(text) {
-  const trimmed = text.trim();
-  const first = trimmed.indexOf("+");
-  const second = trimmed.indexOf("+", first + 1);
-  if (first < 0 || second < 0) throw new SignatureError("a witness key must be <name>+<key id>+<base64 key>");
-  const [name, hexId, encoded] = [trimmed.slice(0, first), trimmed.slice(first + 1, second), trimmed.slice(second + 1)];
-  if (!NAME.test(name)) throw new SignatureError("key name must be non-empty with no spaces and no '+'");
-  let raw;
-  try {
-    raw = fromBase64(encoded);
-  } catch {
-    throw new SignatureError("witness key is not valid hex and base64");
-  }
-  if (!/^[0-9a-fA-F]{8}$/.test(hexId) || raw.length !== 33 || raw[0] !== 4) {
-    throw new SignatureError("not an Ed25519 cosignature key (type 0x04, 32 bytes)");
-  }
-  const publicKey = raw.slice(1);
+  const { name, hexId, publicKey } = splitVkey(text, 4, "witness key");
   const keyId = await cosignerKeyId(name, publicKey);
-  if (toHex(keyId) !== hexId.toLowerCase()) throw new SignatureError("witness key id does not match its name and key");
-  return { name, keyId, publicKey, vkey: trimmed };
+  if (toHex(keyId) !== hexId) throw new SignatureError("witness key id does not match its name and key");
+  return { name, keyId, publicKey, vkey: text.trim() };
 }
 
 /** The given witnesses' cosignatures on `note`: {name: POSIX seconds}; a known witness's bad line is refused. */
