@@ -127,10 +127,10 @@ def run_child(csv_path: Path, database_url: str, folder: Path) -> dict[str, Any]
     from lottery.draw import run_draw
     from lottery.population import parse_population
     from lottery.timestamps import format_timestamp
-    from service import create_app, settings_of
+    from service import create_app
     from service.accounts import create_user, get_or_create_office
     from service.bundles import bundle_zip
-    from service.config import load_settings
+    from service.config import load_settings, settings_of
     from service.declarations import import_upload, start_upload
     from service.draw_lifecycle import announce, complete, enter_dice, inputs_of, reveal_secret
     from service.draw_rules import Rule

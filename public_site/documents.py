@@ -21,9 +21,9 @@ from sqlalchemy.orm import defer
 
 from public_site import public_blueprint as bp
 from public_site.cache import IMMUTABLE, accepts_gzip, keep_for
-from service import settings_of
 from service.access import public
 from service.bundles import BundleUnavailable, bundle_zip, draw_events, events_json, events_size
+from service.config import settings_of
 from service.extensions import db
 from service.inputs import MAX_ID, ascii_int
 from service.keystore import active_key

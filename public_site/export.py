@@ -203,7 +203,7 @@ def _public_static(app: Flask) -> Path:
 )
 def export_site_command(out: Path, base_url: str | None) -> None:
     """Write the public site (pages, published files, verifier, assets) as static files into OUT."""
-    from service import settings_of
+    from service.config import settings_of
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     chosen = base_url or settings_of(app).public_base_url

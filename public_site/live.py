@@ -30,8 +30,9 @@ from lottery.timestamps import format_timestamp
 from public_site import public_blueprint as bp
 from public_site.cache import LIVE_SECONDS, PAGE_SECONDS, keep_for
 from public_site.documents import published_draw
-from service import clock, settings_of
+from service import clock
 from service.access import public
+from service.config import settings_of
 from service.extensions import db
 from service.labels import rule_lines
 from service.models import Draw

@@ -20,9 +20,10 @@ from public_site.cache import PAGE_SECONDS, keep_for
 from public_site.case_check import case_answer, case_data
 from public_site.chart import ChartStage, build_chart
 from public_site.documents import published_draw
-from service import clock, settings_of
+from service import clock
 from service.abandoned import abandoned_draw
 from service.access import public
+from service.config import settings_of
 from service.extensions import db
 from service.inputs import MAX_ID, query_int
 from service.keystore import active_key

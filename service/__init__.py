@@ -12,6 +12,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """
     from public_site import public_blueprint
     from public_site.cache import install as install_response_cache
+    from public_site.export import register_export_command
     from service import database, i18n, web, witnessing
     from service.access import check_access_rules
     from service.api import api_blueprint
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     web.register(app)
     i18n.register(app)
     register_commands(app)
+    register_export_command(app)  # `flask export-site OUT/`: the public site registers its own command
     check_access_rules(app)
     install_response_cache(app)
     witnessing.init_app(app)
@@ -64,9 +66,3 @@ def create_app(settings: Settings | None = None) -> Flask:
         # gunicorn --preload forks after this: no connection may be shared across workers.
         db.engine.dispose()
     return app
-
-
-def settings_of(app: Flask) -> Settings:
-    """The `Settings` an app was built with."""
-    settings: Settings = app.extensions["sunshine_settings"]
-    return settings

@@ -11,10 +11,11 @@ from flask_login import current_user, login_user, logout_user
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from service import settings_of, throttle
+from service import throttle
 from service.access import login_required_any_role, public
 from service.accounts import PasswordTooWeak, set_password, verify_password
 from service.clock import now as clock_now
+from service.config import settings_of
 from service.extensions import db
 from service.forms import EmptyForm, Form, LoginForm
 from service.models import User

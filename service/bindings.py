@@ -228,7 +228,7 @@ def check_bindings(session: Session) -> list[str]:
     """
     from flask import current_app, has_app_context
 
-    from service import settings_of
+    from service.config import settings_of
 
     if not has_app_context():
         return ["bindings: not checked (no application to read the deployment key from)"]

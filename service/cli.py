@@ -8,7 +8,6 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from public_site.export import register_export_command
 from service.accounts import AccountError, create_user, get_or_create_office
 from service.extensions import db
 
@@ -22,7 +21,6 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(uploads)
     app.cli.add_command(backup)
     app.cli.add_command(witnesses)
-    register_export_command(app)  # `flask export-site OUT/` (public_site/export.py)
 
 
 @click.group(cls=AppGroup)
@@ -116,8 +114,8 @@ def unlock_command(username: str) -> None:
 @click.option("--revoke", is_flag=True, help="revoke all of the user's tokens instead of issuing one")
 def token_command(username: str, revoke: bool) -> None:
     """Shorthand: issue a read-write token named "cli" (or revoke all the user's tokens). See `users tokens`."""
-    from service import settings_of
     from service.accounts import issue_api_token, revoke_api_token
+    from service.config import settings_of
 
     user = _user(username)
     if revoke:
@@ -164,8 +162,8 @@ def tokens_list(username: str | None) -> None:
 )
 def tokens_create(username: str, name: str, scope: str, days: int | None) -> None:
     """Issue a named token and print it once."""
-    from service import settings_of
     from service.accounts import issue_api_token
+    from service.config import settings_of
 
     user = _user(username)
     try:
@@ -203,7 +201,7 @@ def demo() -> None:
 @demo.command("load")
 def load_command() -> None:
     """Load the demo office, users and year (idempotent)."""
-    from service import settings_of
+    from service.config import settings_of
     from service.demo import load_demo
 
     if settings_of(current_app).environment == "production":
@@ -226,7 +224,7 @@ def load_command() -> None:
 def witnesses_command() -> None:
     """Print the shell lines that serve the demo's two witnesses on 127.0.0.1:8701 and :8702 and
     name them in SUNSHINE_WITNESSES (`make run` runs them; development only)."""
-    from service import settings_of
+    from service.config import settings_of
     from service.demo_witnesses import serve_commands
     from service.keystore import active_key
 
@@ -246,7 +244,7 @@ def code_command(username: str) -> None:
     import pyotp
     from sqlalchemy import select
 
-    from service import settings_of
+    from service.config import settings_of
     from service.demo import DEMO_USERS, DEMO_WITNESS_USERS, SECOND_OFFICE_USERS
     from service.models import User
     from service.signin import totp_secret
@@ -314,7 +312,7 @@ def keys() -> None:
 
 
 def _settings():  # type: ignore[no-untyped-def]
-    from service import settings_of
+    from service.config import settings_of
 
     return settings_of(current_app)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import Flask
+
 from lottery.cosignature import WitnessVerifier, parse_witness_vkey
 from lottery.errors import SignatureError
 
@@ -251,3 +253,9 @@ def _development_secret(instance_dir: Path) -> str:
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(value)
         return value
+
+
+def settings_of(app: Flask) -> Settings:
+    """The `Settings` an app was built with (`service.create_app` keeps them in its extensions)."""
+    settings: Settings = app.extensions["sunshine_settings"]
+    return settings

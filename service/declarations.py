@@ -410,8 +410,8 @@ def purge_stale_uploads(session: Session, now: datetime | None = None) -> int:
     Runs on every new upload and from `flask uploads purge` (a daily timer). An upload still
     being checked or imported is left alone unless its job has stalled.
     """
-    from service import settings_of
     from service.clock import now as clock_now
+    from service.config import settings_of
 
     moment = now or clock_now()
     cutoff = moment - timedelta(days=settings_of(current_app).upload_retention_days)

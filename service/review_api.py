@@ -20,9 +20,9 @@ from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from service import settings_of
 from service.access import ACCESS_ATTRIBUTE, CASE_VIEWERS
 from service.accounts import api_token_for
+from service.config import settings_of
 from service.extensions import csrf, db, login_manager
 from service.inputs import MAX_ID, MAX_YEAR, MIN_YEAR, query_int
 from service.keystore import KeyUnavailable

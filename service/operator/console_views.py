@@ -10,10 +10,10 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from lottery.drand import round_time
-from service import clock, settings_of
+from service import clock
 from service.abandoned import remember_beacon
 from service.access import OPERATORS, role_required
-from service.config import Settings
+from service.config import Settings, settings_of
 from service.drand_client import BeaconProblem, FetchOutcome, fetch_round, parse_pasted
 from service.draw_lifecycle import (
     AlreadyDone,

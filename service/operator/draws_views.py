@@ -10,8 +10,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from service import clock, settings_of
+from service import clock
 from service.access import OPERATORS, role_required
+from service.config import settings_of
 from service.declarations import population_counts, years
 from service.draw_lifecycle import notice_hours
 from service.draw_rules import DrawRuleError, Rule, parse_percent, plan_stages

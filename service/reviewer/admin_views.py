@@ -7,8 +7,8 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from service import settings_of
 from service.access import role_required
+from service.config import settings_of
 from service.extensions import db
 from service.forms import CaseBasedForm, EmptyForm, OpenCasesForm
 from service.inputs import parse_id

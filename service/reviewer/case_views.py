@@ -6,8 +6,8 @@ from flask import abort, current_app, flash, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 
-from service import settings_of
 from service.access import CASE_VIEWERS, role_required
+from service.config import settings_of
 from service.extensions import db
 from service.forms import CorrectionForm, EmptyForm, StepForm
 from service.inputs import MAX_YEAR, MIN_YEAR, query_int

@@ -12,10 +12,10 @@ from flask import abort, current_app, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
-from service import settings_of
 from service.access import NOTICE_PRINTERS, role_required
 from service.auth import client
 from service.bindings import SaltsLost
+from service.config import settings_of
 from service.extensions import db
 from service.notices import DOCUMENTS, NoticesUnavailable, draw_notices, roc_date
 from service.operator.loading import draw_or_404

@@ -18,10 +18,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from public_site.pages import mask_name
-from service import settings_of
 from service.access import CASE_VIEWERS, role_required
 from service.auth import client
 from service.bindings import SaltRow, SaltsLost, salt_rows
+from service.config import settings_of
 from service.declaration_files import mask_national_id
 from service.extensions import db
 from service.forms import EmptyForm

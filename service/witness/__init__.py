@@ -12,8 +12,8 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from service import settings_of
 from service.access import role_required
+from service.config import settings_of
 from service.draw_lifecycle import DrawLifecycleError
 from service.extensions import db
 from service.forms import EmptyForm

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from service import settings_of
+from service.config import settings_of
 from service.draw_lifecycle import announce
 from service.draw_rules import Rule
 from service.draws import DrawSetup, save_draft

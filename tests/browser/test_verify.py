@@ -7,7 +7,7 @@ import zipfile
 from playwright.sync_api import Browser, Page, expect
 
 from lottery.draw import ticket
-from service import settings_of
+from service.config import settings_of
 from service.extensions import db
 from service.keystore import current_signer
 from tests.browser.server import COMPLETED, LiveServer

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from lottery.draw import commitment
-from service import settings_of
+from service.config import settings_of
 from service.draw_lifecycle import advance_reveal, announce, enter_dice, record_beacon, reveal_secret, start_live
 from service.extensions import db
 from service.models import User

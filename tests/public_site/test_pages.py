@@ -173,7 +173,7 @@ def test_mask_name_keeps_the_first_and_last_character(name: str, masked: str) ->
 
 
 def test_announced_draw_has_a_countdown_and_no_result(app: Flask, client: FlaskClient) -> None:
-    from service import settings_of
+    from service.config import settings_of
     from service.draw_lifecycle import announce
     from service.models import User
     from tests.service.lifecycle import ANNOUNCED

@@ -99,7 +99,7 @@ def test_a_signed_in_visitor_always_reaches_the_application(
 def test_a_change_committed_here_shows_at_once(app: Flask, client: FlaskClient, completed: dict[str, Any]) -> None:
     before = json.loads(client.get(f"{BASE}/live.json").data)
     with app.app_context():  # a second witness confirms, from their own account
-        from service import settings_of
+        from service.config import settings_of
         from service.models import User
         from service.witnesses import confirm
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from lottery.merkle import leaf_hash, tree_hash
 from lottery.tiles import Tile, hash_tile, tiles_for_size
 from public_site.export import export_site
-from service import settings_of
+from service.config import settings_of
 from service.extensions import db
 from service.keystore import active_key, current_signer
 from service.transparency import MAX_ENTRY_BYTES, append, event_time, leaf_hashes, log_size, record

@@ -10,8 +10,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from service import settings_of
 from service.accounts import get_or_create_office
+from service.config import settings_of
 from service.draw_lifecycle import advance_reveal
 from service.draws import save_draft
 from service.extensions import db

@@ -261,8 +261,8 @@ def prepare_deployment(env: dict[str, str], *, draft: bool = True) -> None:
         cwd=ROOT, env=env, check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     with app_context(env) as app:
-        from service import settings_of
         from service.accounts import create_user, get_or_create_office
+        from service.config import settings_of
         from service.declarations import import_upload, start_upload
         from service.demo import demo_csv
         from service.extensions import db

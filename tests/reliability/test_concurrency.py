@@ -15,7 +15,7 @@ ATTEMPTS = 20
 
 def _announced_with_inputs(env: dict[str, str], *, with_beacon: bool) -> None:
     with app_context(env) as app:
-        from service import settings_of
+        from service.config import settings_of
         from service.draw_lifecycle import announce, enter_dice, record_beacon, reveal_secret
         from service.extensions import db
         from service.models import Office, User
@@ -94,8 +94,8 @@ def _case_with_reviewer_token(env: dict[str, str]) -> tuple[int, str]:
     reviewer's API token."""
     _announced_with_inputs(env, with_beacon=True)
     with app_context(env) as app:
-        from service import settings_of
         from service.accounts import create_user, issue_api_token
+        from service.config import settings_of
         from service.draw_lifecycle import complete
         from service.extensions import db
         from service.models import Draw, Office, ReviewCase, User

@@ -288,7 +288,7 @@ def test_crash_during_the_live_draw(deployment: dict[str, str]) -> None:
     def trial(i: int) -> None:
         draw_id = f"kinmen-live-{i}"
         with app_context(deployment) as app:
-            from service import settings_of
+            from service.config import settings_of
             from service.draw_lifecycle import announce
             from service.extensions import db
             from service.models import Office, User
@@ -348,7 +348,7 @@ def test_crash_during_review_transitions(deployment: dict[str, str]) -> None:
     prepare_deployment(deployment, draft=False)
     first_case, token = _case_with_reviewer_token(deployment)
     with app_context(deployment) as app:
-        from service import settings_of
+        from service.config import settings_of
         from service.extensions import db
         from service.models import ReviewCase, User
         from service.reviews import assign

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def complete_demo_draw(env: dict[str, str]) -> str:
     """A completed draw through the real lifecycle; returns its id."""
     with app_context(env) as app:
-        from service import settings_of
+        from service.config import settings_of
         from service.draw_lifecycle import advance_reveal, announce, complete, enter_dice, record_beacon, reveal_secret
         from service.extensions import db
         from service.models import Office, User

@@ -99,7 +99,7 @@ def totp_code(app: Flask, username: str) -> str:
 
     import pyotp
 
-    from service import settings_of
+    from service.config import settings_of
     from service.signin import totp_secret
 
     with app.app_context():

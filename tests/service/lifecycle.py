@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 
 from lottery.drand import round_time
-from service import settings_of
+from service.config import settings_of
 from service.declarations import import_upload, start_upload
 from service.demo import (
     DEMO_BEACON,

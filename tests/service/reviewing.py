@@ -5,7 +5,7 @@ from datetime import date
 from flask import Flask
 from sqlalchemy import select
 
-from service import settings_of
+from service.config import settings_of
 from service.extensions import db
 from service.models import Draw, ReviewCase, User
 from service.reviews import assign, open_cases_for_draw, transition

@@ -86,8 +86,8 @@ def test_idle_and_absolute_timeouts(app: Flask, offices: dict[str, int], client:
 def test_a_lost_secret_offers_only_abandon(
     app: Flask, offices: dict[str, int], client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from service import settings_of
     from service.clock import fix_clock
+    from service.config import settings_of
     from service.draw_lifecycle import announce
     from tests.service.lifecycle import ANNOUNCED, DICE_AT, prepare_draft
 

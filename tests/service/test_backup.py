@@ -18,8 +18,9 @@ from sqlalchemy import select, text
 from lottery.checkpoint import open_checkpoint
 from lottery.merkle import verify_consistency
 from lottery.signing import parse_vkey
-from service import create_app, settings_of
+from service import create_app
 from service.backup import MANIFEST, BackupError, restore_backup
+from service.config import settings_of
 from service.draw_lifecycle import announce, complete, enter_dice, record_beacon, reveal_secret
 from service.extensions import db
 from service.keystore import forget_unlocked_keys

@@ -12,8 +12,8 @@ from sqlalchemy.exc import DBAPIError
 
 from lottery.bindings import binding, bindings_file, parse_bindings
 from lottery.population import parse_population
-from service import settings_of
 from service.bindings import salt_rows
+from service.config import settings_of
 from service.extensions import db
 from service.integrity import self_check
 from service.models import AuthEvent, Declarant, DeclarationUpload, Draw

@@ -10,8 +10,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from lottery.timestamps import format_timestamp
-from service import settings_of
 from service.clock import fix_clock
+from service.config import settings_of
 from service.draw_lifecycle import DrawLifecycleError, complete, enter_dice, record_beacon, reveal_secret
 from service.extensions import db
 from service.models import Draw, LogEntry, Office, ReviewCase, ReviewEvent, User

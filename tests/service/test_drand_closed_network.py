@@ -16,8 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from lottery.drand import QUICKNET_CHAIN_HASH, round_time
-from service import settings_of
-from service.config import load_settings
+from service.config import load_settings, settings_of
 from service.demo import DEMO_BEACON
 from service.drand_client import BeaconProblem, fetch_round, parse_pasted
 from service.draw_lifecycle import announce, enter_dice, reveal_secret

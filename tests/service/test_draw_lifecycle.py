@@ -12,7 +12,7 @@ from lottery.bundle import read_bundle, verify_bundle
 from lottery.checkpoint import open_checkpoint
 from lottery.merkle import leaf_hash, verify_consistency, verify_inclusion
 from lottery.signing import parse_vkey
-from service import settings_of
+from service.config import settings_of
 from service.draw_lifecycle import (
     AlreadyDone,
     DrawLifecycleError,

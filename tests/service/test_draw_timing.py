@@ -16,8 +16,8 @@ from sqlalchemy import select
 from lottery.drand import round_time
 from lottery.draw import commitment
 from lottery.timestamps import format_timestamp
-from service import clock, settings_of
-from service.config import ConfigError, load_settings
+from service import clock
+from service.config import ConfigError, load_settings, settings_of
 from service.draw_lifecycle import (
     DrawLifecycleError,
     abandon,

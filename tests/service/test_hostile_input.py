@@ -102,8 +102,8 @@ def test_path_tricks_in_draw_ids_find_nothing(client: FlaskClient, path: str) ->
 def test_malformed_drand_json_and_bad_dice_change_nothing(
     app: Flask, offices: dict[str, int], auth: AuthActions, client: FlaskClient
 ) -> None:
-    from service import settings_of
     from service.clock import fix_clock
+    from service.config import settings_of
     from service.draw_lifecycle import announce
     from service.models import User
     from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE_AT

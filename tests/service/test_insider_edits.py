@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from service import settings_of
+from service.config import settings_of
 from service.draw_lifecycle import abandon, advance_reveal, announce, enter_dice
 from service.extensions import db
 from service.integrity import self_check

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from service import settings_of
+from service.config import settings_of
 from service.extensions import db
 from service.models import AuthEvent, Declarant, Draw, ReviewCase
 from service.notices import draw_notices, national_id_of, roc_date

@@ -16,9 +16,9 @@ from flask_migrate import downgrade, stamp, upgrade
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from service import create_app, settings_of
+from service import create_app
 from service.clock import fix_clock
-from service.config import ConfigError, load_settings
+from service.config import ConfigError, load_settings, settings_of
 from service.declarations import discard_upload, find_declarant, purge_stale_uploads, start_upload
 from service.demo import demo_csv
 from service.extensions import db

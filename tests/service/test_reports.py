@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from service import settings_of
+from service.config import settings_of
 from service.demo import demo_office, load_demo
 from service.extensions import db
 from service.models import Declarant, Office, ReviewCase, ReviewEvent

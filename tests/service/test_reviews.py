@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from service import settings_of
+from service.config import settings_of
 from service.extensions import db
 from service.labels import state_label
 from service.models import REVIEW_STATES, Draw, LogEntry, Office, ReviewCase, ReviewEvent

@@ -23,8 +23,7 @@ from lottery.cli import main
 from lottery.cosignature import WitnessSigner, generate_witness
 from lottery.signing import parse_vkey
 from lottery.witness_server import Witness, WitnessStore, make_server
-from service import settings_of
-from service.config import WitnessEndpoint
+from service.config import WitnessEndpoint, settings_of
 from service.database import begin_mode
 from service.draw_lifecycle import announce, complete, enter_dice, record_beacon, reveal_secret
 from service.extensions import db

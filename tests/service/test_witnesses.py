@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from service import settings_of
 from service.accounts import create_user
+from service.config import settings_of
 from service.draw_lifecycle import DrawLifecycleError, announce
 from service.extensions import db
 from service.models import Draw, DrawWitness, DrawWitnessConfirmation, LogEntry, Office, User

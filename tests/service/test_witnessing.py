@@ -20,8 +20,7 @@ from lottery.checkpoint import open_checkpoint
 from lottery.cosignature import cosign, cosignatures, generate_witness, note_parts
 from lottery.merkle import verify_consistency
 from lottery.signing import parse_vkey
-from service import settings_of
-from service.config import ConfigError, Settings, WitnessEndpoint, load_settings, parse_witnesses
+from service.config import ConfigError, Settings, WitnessEndpoint, load_settings, parse_witnesses, settings_of
 from service.database import begin_mode
 from service.extensions import db
 from service.keystore import active_key, current_signer, forget_unlocked_keys, generate_key

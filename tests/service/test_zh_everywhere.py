@@ -16,8 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service import settings_of
 from service.clock import fix_clock
+from service.config import settings_of
 from service.draw_lifecycle import announce
 from service.extensions import db
 from service.models import Draw
