@@ -37,6 +37,7 @@ VERIFY_MD = """# 如何驗證這次抽籤 · How to verify this draw
 | `inclusion.json` | 本次抽籤兩筆紀錄在檢查點中的證明 · proofs that the draw's log entries are in that checkpoint |
 | `events.json` | 本次抽籤在紀錄中的每一事件（公告、骰子、秘密、drand、完成）及其證明 · every log event of the draw with its proof |
 | `bindings.tsv` | 案號與申報人的承諾（加鹽雜湊，不揭露身分）· which case number is whose, committed but not disclosed |
+| `witnessed.json` | 獨立見證方在抽籤進行時連署的檢查點（`python -m lottery verify --witness … --quorum K` 檢查輸入值是否在 drand 公布前已獲見證）· checkpoints independent witnesses cosigned as the draw ran (`verify --witness … --quorum K` checks the inputs were witnessed before the beacon) |
 
 ## 三個指令自己驗算 · Check it yourself in three commands
 ```sh
