@@ -151,7 +151,7 @@ browser runs (each in a fresh page), {len(measured["python"].seconds)} in-proces
   {browser / cli:.2f}×
 
 The Python verifier reads a population of this size in two processes when two cores are free
-(`lottery.draw.draw_in_slices`); the page computes on one thread. So the first ratio depends on
+(`lottery.engine.draw_in_slices`); the page computes on one thread. So the first ratio depends on
 how busy the second core is (see the load average), and sits near the target on this machine.
 
 ### How the browser keeps up

@@ -55,7 +55,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `lottery` importable
 import consistent_sampler  # noqa: E402
 
 from benchmarks.results import write_section  # noqa: E402
-from lottery import draw as engine  # noqa: E402
+from lottery import engine  # noqa: E402
 from lottery.announcement import Announcement, Stage, build_announcement, parse_announcement  # noqa: E402
 from lottery.canonical import canonical_json  # noqa: E402
 from lottery.draw import DrawInputs, commitment, compute_seed, run_draw  # noqa: E402
@@ -435,7 +435,7 @@ Each draw selects 1% of n synthetic case numbers (`114-0000001` …) in one stag
   `lottery.announcement.build_announcement`; the inputs are a secret and 20 dice (no drand, so
   no BLS verification is counted). From {2 * engine.PARALLEL_MIN_LINES:,} lines on, with two or
   more usable cores, the command reads, checks and hashes the population file in slices, one
-  forked process per core (`lottery.draw.run_draw_from_file`); below that, in one process.
+  forked process per core (`lottery.engine.run_draw_from_file`); below that, in one process.
 - **(c) consistent-sampler**: `consistent_sampler.sampler(ids, seed=seed, take=k,
   with_replacement=False)`, drained, with the draw's seed and the ids as `str`; stratified:
   once per stratum, splitting the list included in the time.

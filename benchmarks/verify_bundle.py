@@ -281,7 +281,7 @@ Start-up and imports; read and inflate the zip; check the population file (forma
 digest, size and strata against the announcement), both signatures, the result's canonical form
 and inputs, recompute the seed, every ticket and the selection, compare the result's bytes, and
 check the checkpoint and both inclusion proofs. A large honest population is read, checked and
-hashed in slices by one process per core (`lottery.draw.draw_in_slices`, as the draw CLI does);
+hashed in slices by one process per core (`lottery.engine.draw_in_slices`, as the draw CLI does);
 anything not as announced is checked again one step at a time, to say what is wrong. On this
 two-core machine the other core may be busy with other work: the load average is above.
 """

@@ -26,7 +26,8 @@ from lottery.canonical import canonical_json, digest, load_canonical, load_json
 from lottery.checkpoint import Checkpoint, open_checkpoint
 from lottery.cosignature import WitnessVerifier
 from lottery.drand import bls_available, check_randomness, check_signature, round_time
-from lottery.draw import DrawInputs, check_dice, commitment, compute_seed, draw_in_slices, parse_inputs, run_draw
+from lottery.draw import DrawInputs, check_dice, commitment, compute_seed, parse_inputs, run_draw
+from lottery.engine import draw_in_slices
 from lottery.errors import ProtocolError
 from lottery.merkle import leaf_hash, verify_inclusion
 from lottery.population import Population, parse_population
@@ -156,7 +157,7 @@ def verify_bundle(
         return load_canonical(files[name], name)
 
     # A large honest bundle is recomputed straight from the bytes of population.tsv, its slices
-    # read in parallel (`lottery.draw.draw_in_slices`); that succeeds only when the file is
+    # read in parallel (`lottery.engine.draw_in_slices`); that succeeds only when the file is
     # canonical and exactly the announced population. Anything else takes the path below, one
     # check at a time, which says what is wrong.
     recomputed = _draw_in_slices(files, canonical)

@@ -36,7 +36,8 @@ def command_draw(args: argparse.Namespace) -> int:
     from lottery.announcement import parse_announcement
     from lottery.canonical import canonical_json, load_json
     from lottery.drand import bls_available
-    from lottery.draw import parse_inputs, run_draw_from_file
+    from lottery.draw import parse_inputs
+    from lottery.engine import run_draw_from_file
     from lottery.population import parse_population
 
     # The population is parsed inside run_draw_from_file, in slices and in parallel when it is

@@ -1,38 +1,36 @@
-"""Commitment, seed, tickets, selection and the result document (protocol §5–§8).
+"""Commitment, seed, tickets, selection and the result document (protocol §5–§8): the rule.
 
 Each entry's ticket is `sha256(seed || " " || stage || " " || id)`; a group selects the `k`
 members with the smallest `(ticket, id)`. Nothing depends on the order entries arrive in, and
 there is no modulo reduction anywhere, so there is no bias.
 
-`run_draw` computes a result from a parsed population. `run_draw_from_file` gives the same
-result (or the same refusal) straight from the bytes of `population.tsv`, reading and hashing
-slices of a large file in several processes at once; `python -m lottery draw` uses it.
+`run_draw` computes a result from a parsed population. `lottery.engine.run_draw_from_file`
+gives the same result (or the same refusal) straight from the bytes of `population.tsv`,
+reading and hashing slices of a large file in several processes at once.
 """
 
-import contextlib
 import hashlib
 import heapq
 import importlib
-import itertools
-import marshal
-import os
 import re
-import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from lottery import PROTOCOL
 from lottery.announcement import POOLED, Announcement, Stage, check_against_population
 from lottery.canonical import digest
 from lottery.drand import Beacon, bls_available, check_randomness, check_signature, parse_beacon
 from lottery.errors import DrawRefused, ProtocolError
-from lottery.population import Population, ascending, parse_population, read_fields
+from lottery.population import Population
 from lottery.timestamps import parse_timestamp
 
 COMMITMENT_PREFIX = b"sunshine-draw/1 commitment\n"
+
+
 _SECRET = re.compile(r"[0-9a-f]{64}")
+
+
 _DICE = re.compile(r"[0-9]+")
 
 
@@ -129,7 +127,7 @@ def ticket(seed: str, stage: str, entry_id: str) -> str:
 
 def ticket_digests(seed: str, stage: str, ids: Sequence[bytes]) -> list[bytes]:
     """Raw 32-byte tickets for many ids at once (same order as `ids`)."""
-    fresh = _sha256_midstate(_ticket_prefix(seed, stage)).copy
+    fresh = sha256_midstate(ticket_prefix(seed, stage)).copy
     tickets: list[bytes] = []
     append = tickets.append
     for entry_id in ids:
@@ -144,7 +142,7 @@ def smallest(k: int, tickets: Sequence[bytes], ids: Sequence[bytes]) -> list[int
     if k <= 0:
         return []
     n = len(tickets)
-    cut = _cut(k, n)
+    cut = ticket_cut(k, n)
     if cut is not None:
         candidates = [i for i, t in enumerate(tickets) if t < cut]
         if len(candidates) >= k:
@@ -157,14 +155,14 @@ def draw_group(seed: str, stage: str, ids: Sequence[bytes], k: int) -> list[tupl
     """The `k` members of one quota group with the smallest `(ticket, id)`, in that order.
 
     Returns `(ticket, index into ids)` pairs. For a small quota only the tickets below a cut
-    that about `2k` members pass are kept (see `_cut`); whenever fewer than `k` pass it, every
+    that about `2k` members pass are kept (see `ticket_cut`); whenever fewer than `k` pass it, every
     ticket is computed and ranked, so the answer is always exact.
     """
     if k <= 0:
         return []
-    cut = _cut(k, len(ids))
+    cut = ticket_cut(k, len(ids))
     if cut is not None:
-        found = _tickets_below(_ticket_prefix(seed, stage), ids, cut)
+        found = _tickets_below(ticket_prefix(seed, stage), ids, cut)
         if len(found) >= k:
             ranked = sorted((t, ids[i], i) for t, i in found)
             return [(t, i) for t, _, i in ranked[:k]]
@@ -211,7 +209,7 @@ def select_columns(seed: str, stage: Stage, ids: Sequence[bytes], strata: Sequen
         chosen = [
             (t, group_ids[i], group_strata[i]) for t, i in draw_group(seed, stage.name, group_ids, stage.quota[key])
         ]
-        group_docs.append(_group_doc(stage, key, len(group_ids), chosen))
+        group_docs.append(group_document(stage, key, len(group_ids), chosen))
         picks.extend(chosen)
     picks.sort()
     return group_docs, picks
@@ -239,7 +237,7 @@ def run_draw(
     check_inputs(announcement, inputs, verify_bls=verify_bls)
     announcement_digest = digest(announcement.document)
     seed = compute_seed(announcement_digest, inputs)
-    return _result(
+    return result_document(
         announcement,
         inputs,
         drawn_at,
@@ -249,62 +247,11 @@ def run_draw(
     )
 
 
-def run_draw_from_file(
-    population_data: bytes,
-    announcement: Announcement,
-    inputs: DrawInputs,
-    drawn_at: str,
-    *,
-    verify_bls: bool = True,
-) -> dict[str, Any]:
-    """`run_draw(parse_population(population_data), …)`: the same result, the same refusals.
-
-    A large file is cut into slices at line feeds, one per usable core, and each process
-    checks its slice's lines, counts its strata and keeps the tickets below each group's cut
-    for every stage drawn from the population (`_scan_slice`). Forking before any per-line
-    object exists is what makes this pay: each process builds and hashes only its own
-    slice's ids, so nothing is copied between processes but the few tickets below the cuts.
-    This path never refuses anything itself: whenever something is not exactly as announced
-    (format, order, digest, size, strata, inputs, quotas), or a cut admitted too few, it
-    falls back to `run_draw(parse_population(…))`, which gives the refusal, or the answer.
-    """
-    result = draw_in_slices(population_data, announcement, inputs, drawn_at, verify_bls=verify_bls)
-    if result is None:
-        result = run_draw(parse_population(population_data), announcement, inputs, drawn_at, verify_bls=verify_bls)
-    return result
-
-
-def draw_in_slices(
-    population_data: bytes,
-    announcement: Announcement,
-    inputs: DrawInputs,
-    drawn_at: str,
-    *,
-    verify_bls: bool = True,
-) -> dict[str, Any] | None:
-    """The fast half of `run_draw_from_file`: the result, or None to parse and draw in one process.
-
-    A result comes back only when the file is large enough to share among the usable cores
-    and everything checks out: then the file is canonical, its digest, size and strata are the
-    announced ones, and the inputs match the announcement. None says nothing either way
-    (`lottery.bundle` uses this to verify a large bundle without parsing it twice).
-    """
-    slices = min(_usable_cores(), population_data.count(b"\n") // PARALLEL_MIN_LINES)
-    if slices < 2:
-        return None
-    return _run_draw_in_slices(population_data, announcement, inputs, drawn_at, slices, verify_bls)
-
-
-#: Fewest population lines per process for which `run_draw_from_file` splits the work: below
-#: this, starting a process and collecting its answer cost more than a second core saves
-#: (measured on two cores: even at about 5 000 lines per process, 10 000 leaves a margin).
-PARALLEL_MIN_LINES = 10_000
-
 #: Compares above every 32-byte ticket (it is longer and all 0xff), so everything passes it.
-_NO_CUT = b"\xff" * 33
+NO_CUT = b"\xff" * 33
 
 
-def _result(
+def result_document(
     announcement: Announcement,
     inputs: DrawInputs,
     drawn_at: str,
@@ -356,7 +303,7 @@ def _check_quota(stage: Stage, key: str, size: int) -> None:
         )
 
 
-def _group_doc(stage: Stage, key: str, size: int, chosen: list[tuple[bytes, bytes, bytes]]) -> dict[str, Any]:
+def group_document(stage: Stage, key: str, size: int, chosen: list[tuple[bytes, bytes, bytes]]) -> dict[str, Any]:
     """One entry of a stage's `groups`; `chosen` are the group's picks in rank order."""
     return {
         "key": key,
@@ -366,12 +313,12 @@ def _group_doc(stage: Stage, key: str, size: int, chosen: list[tuple[bytes, byte
     }
 
 
-def _ticket_prefix(seed: str, stage: str) -> bytes:
+def ticket_prefix(seed: str, stage: str) -> bytes:
     """`seed || " " || stage || " "`, the part every ticket of a stage starts with."""
     return f"{seed} {stage} ".encode("ascii")
 
 
-def _sha256_midstate(prefix: bytes) -> "hashlib._Hash":
+def sha256_midstate(prefix: bytes) -> "hashlib._Hash":
     """A SHA-256 object that has absorbed `prefix`, to be `.copy()`-ed once per id.
 
     The prefix (64-hex seed, stage name) is at least 67 bytes, so its first 64-byte block is
@@ -399,7 +346,7 @@ def _builtin_sha256() -> "Callable[[bytes], hashlib._Hash]":
 _SHA256 = _builtin_sha256()
 
 
-def _cut(k: int, n: int) -> bytes | None:
+def ticket_cut(k: int, n: int) -> bytes | None:
     """A ticket bound that about `2k + 64` of `n` uniform tickets fall below, or None.
 
     Tickets are uniform, so the `k` smallest are almost always below it; keeping only those
@@ -413,7 +360,7 @@ def _cut(k: int, n: int) -> bytes | None:
 
 def _tickets_below(prefix: bytes, ids: Sequence[bytes], cut: bytes) -> list[tuple[bytes, int]]:
     """`(ticket, index)` of each member of `ids` whose ticket is below `cut`."""
-    fresh = _sha256_midstate(prefix).copy
+    fresh = sha256_midstate(prefix).copy
     found: list[tuple[bytes, int]] = []
     append = found.append
     for index, entry_id in enumerate(ids):
@@ -423,227 +370,3 @@ def _tickets_below(prefix: bytes, ids: Sequence[bytes], cut: bytes) -> list[tupl
         if t < cut:
             append((t, index))
     return found
-
-
-#: The cuts of one stage drawn from the population: one cut for everybody (a pooled stage), or
-#: a cut per stratum (a stratified stage; strata with a zero quota are left out).
-Cuts = bytes | dict[bytes, bytes]
-
-# What one process reports about its slice of the population file (`_scan_slice`), in types
-# `marshal` carries: whether its lines are well-formed and ascending, how many lines, its
-# first and last id, how many lines each announced stratum has, and per planned stage the
-# `(ticket, id, stratum)` of every entry below its group's cut.
-SliceScan = tuple[bool, int, bytes, bytes, dict[bytes, int], list[list[tuple[bytes, bytes, bytes]]]]
-
-
-def _run_draw_in_slices(
-    data: bytes, announcement: Announcement, inputs: DrawInputs, drawn_at: str, slices: int, verify_bls: bool
-) -> dict[str, Any] | None:
-    """`run_draw_from_file` with the population read in `slices` processes, or None to fall back."""
-    try:
-        parse_timestamp(drawn_at, "drawn_at")
-        check_inputs(announcement, inputs, verify_bls=verify_bls)
-    except ProtocolError:
-        return None  # refused: run_draw says so, after the population's own checks
-    announcement_digest = digest(announcement.document)
-    seed = compute_seed(announcement_digest, inputs)
-    # Group sizes come from the announcement: the draw only goes on if the file matches it.
-    sizes = {key.encode("ascii"): count for key, count in announcement.population_strata.items()}
-    plan = _population_plan(announcement, sizes, seed)
-    bounds = _slice_bounds(data, slices)
-    scanned = _scan_in_processes(data, bounds, list(sizes), plan) if plan is not None and bounds else None
-    if scanned is None:
-        return None
-    scans, population_digest = scanned
-    counts: Counter[bytes] = Counter()
-    for scan in scans:
-        counts.update(scan[4])
-    if (
-        not all(scan[0] for scan in scans)
-        or any(before[3] >= after[2] for before, after in itertools.pairwise(scans))  # ids ascend across slices
-        or population_digest != announcement.population_digest
-        or sum(scan[1] for scan in scans) != announcement.population_size
-        or dict(counts) != sizes
-    ):
-        return None
-    drawn: dict[str, StageResult] = {}
-    for number, stage in enumerate(stage for stage in announcement.stages if stage.source == "population"):
-        stage_result = _select_from_hits(stage, [hit for scan in scans for hit in scan[5][number]], announcement)
-        if stage_result is None:
-            return None
-        drawn[stage.name] = stage_result
-    return _result(announcement, inputs, drawn_at, announcement_digest, seed, lambda stage: drawn[stage.name])
-
-
-def _population_plan(announcement: Announcement, sizes: dict[bytes, int], seed: str) -> list[tuple[bytes, Cuts]] | None:
-    """Ticket prefix and cuts of each stage drawn from the population; None if a quota is too big."""
-    plan: list[tuple[bytes, Cuts]] = []
-    for stage in announcement.stages:
-        if stage.source != "population":
-            continue
-        cuts: Cuts
-        if stage.pooled:
-            k = stage.quota[POOLED]
-            if k > announcement.population_size:
-                return None
-            cuts = (_cut(k, announcement.population_size) or _NO_CUT) if k else {}
-        else:
-            quota = {key.encode("ascii"): k for key, k in stage.quota.items()}
-            if any(k > sizes.get(key, 0) for key, k in quota.items()):
-                return None
-            cuts = {key: _cut(k, sizes[key]) or _NO_CUT for key, k in quota.items() if k}
-        plan.append((_ticket_prefix(seed, stage.name), cuts))
-    return plan
-
-
-def _slice_bounds(data: bytes, slices: int) -> list[int] | None:
-    """Offsets that cut `data` into `slices` non-empty runs of whole lines; None if it cannot."""
-    bounds = [0]
-    for part in range(1, slices):
-        bounds.append(data.find(b"\n", max(bounds[-1], len(data) * part // slices)) + 1)
-    bounds.append(len(data))
-    return bounds if all(start < stop for start, stop in itertools.pairwise(bounds)) else None
-
-
-def _select_from_hits(
-    stage: Stage, hits: list[tuple[bytes, bytes, bytes]], announcement: Announcement
-) -> StageResult | None:
-    """A population stage's groups and picks from the `(ticket, id, stratum)` below its cuts.
-
-    None when a group has fewer hits than its quota (its cut admitted too few).
-    """
-    group_docs: list[dict[str, Any]] = []
-    picks: list[tuple[bytes, bytes, bytes]] = []
-    for key in sorted(stage.quota):
-        if key == POOLED:
-            size, members = announcement.population_size, hits
-        else:
-            stratum = key.encode("ascii")
-            size, members = announcement.population_strata.get(key, 0), [hit for hit in hits if hit[2] == stratum]
-        k = stage.quota[key]
-        if len(members) < k:
-            return None
-        chosen = sorted(members)[:k]  # by (ticket, id): ids are unique
-        group_docs.append(_group_doc(stage, key, size, chosen))
-        picks.extend(chosen)
-    picks.sort()
-    return group_docs, picks
-
-
-def _scan_slice(chunk: bytes, strata: list[bytes], plan: list[tuple[bytes, Cuts]]) -> SliceScan:
-    """Check, count and hash one slice of whole lines of the population file.
-
-    `strata` are the announced strata; `plan` holds, per stage drawn from the population, its
-    ticket prefix and its cuts.
-    """
-    fields = read_fields(chunk)
-    ids = fields[0::2] if fields is not None else []
-    if fields is None or not ascending(ids):
-        return (False, 0, b"", b"", {}, [])
-    # Counting `\t<stratum>\n` in the bytes is exact for well-formed lines and needs no
-    # per-line stratum objects; a stratum nobody announced shows up as counts that fall short.
-    counts = {stratum: chunk.count(b"\t" + stratum + b"\n") for stratum in strata}
-    hits: list[list[tuple[bytes, bytes, bytes]]] = []
-    for prefix, cuts in plan:
-        fresh = _sha256_midstate(prefix).copy
-        found: list[tuple[bytes, bytes, bytes]] = []
-        append = found.append
-        if isinstance(cuts, bytes):  # pooled: one cut, and a stratum is looked up only for a hit
-            for index, entry_id in enumerate(ids):
-                hasher = fresh()
-                hasher.update(entry_id)
-                t = hasher.digest()
-                if t < cuts:
-                    append((t, entry_id, fields[2 * index + 1]))
-        else:
-            for entry_id, stratum in zip(ids, itertools.islice(fields, 1, None, 2), strict=True):
-                cut = cuts.get(stratum)
-                if cut is None:
-                    continue
-                hasher = fresh()
-                hasher.update(entry_id)
-                t = hasher.digest()
-                if t < cut:
-                    append((t, entry_id, stratum))
-        hits.append(found)
-    return (True, len(ids), ids[0], ids[-1], counts, hits)
-
-
-def _usable_cores() -> int:
-    """How many processes a large population file may be read in (1: do not fork).
-
-    Forking is only done where it is safe and cheap: on POSIX, and never while other threads
-    run (a forked child would inherit their locks in whatever state they are in).
-    """
-    if not hasattr(os, "fork"):
-        return 1
-    threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        return 1
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _scan_in_processes(
-    data: bytes, bounds: list[int], strata: list[bytes], plan: list[tuple[bytes, Cuts]]
-) -> tuple[list[SliceScan], str] | None:
-    """Scan every slice `data[bounds[i]:bounds[i + 1]]` at once, and the file's digest.
-
-    The first slice is scanned here, the others in forked children; the SHA-256 of the whole
-    file is computed here too while the children finish. Children send their `SliceScan`
-    back through a pipe with `marshal` (our own data, from our own fork). Python's hashing
-    holds the GIL for short inputs, so threads could not do this. Returns None when a child
-    cannot be started or fails, and the caller then draws in this process alone.
-    """
-    children: list[tuple[int, int]] = []  # pid, read end of its pipe
-    try:
-        for start, stop in itertools.pairwise(bounds[1:]):
-            read_fd, write_fd = os.pipe()
-            try:
-                pid = os.fork()
-            except OSError:
-                os.close(read_fd)
-                os.close(write_fd)
-                raise
-            if pid == 0:
-                _scan_in_child(data[start:stop], strata, plan, read_fd, write_fd)
-            os.close(write_fd)
-            children.append((pid, read_fd))
-        scans = [_scan_slice(data[bounds[0] : bounds[1]], strata, plan)]
-        population_digest = hashlib.sha256(data).hexdigest()
-        failed = False
-        while children:
-            pid, read_fd = children[0]
-            with os.fdopen(read_fd, "rb") as pipe:
-                payload = pipe.read()
-            children.pop(0)
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
-                failed = True
-            elif not failed:
-                scans.append(marshal.loads(payload))  # noqa: S302 (our own child's answer)
-    except OSError:  # out of processes, memory or descriptors is no reason to fail a draw
-        return None
-    finally:
-        for pid, read_fd in children:  # left only after an exception: reap, leave no zombie
-            with contextlib.suppress(OSError):
-                os.close(read_fd)
-            os.waitpid(pid, 0)
-    return None if failed else (scans, population_digest)
-
-
-def _scan_in_child(
-    chunk: bytes, strata: list[bytes], plan: list[tuple[bytes, Cuts]], read_fd: int, write_fd: int
-) -> NoReturn:
-    """A forked child's whole life: scan one slice, write the answer, exit."""
-    status = 1
-    try:
-        os.close(read_fd)
-        payload = marshal.dumps(_scan_slice(chunk, strata, plan))
-        with os.fdopen(write_fd, "wb") as pipe:
-            pipe.write(payload)
-        status = 0
-    finally:
-        os._exit(status)  # never return into the parent's code, and skip its exit handlers

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from lottery.announcement import parse_announcement
 from lottery.canonical import load_canonical
 from lottery.drand import Beacon, parse_beacon, round_time
-from lottery.draw import DrawInputs, run_draw_from_file
+from lottery.draw import DrawInputs
+from lottery.engine import run_draw_from_file
 from lottery.errors import ProtocolError
 from service.drand_client import verify_beacon
 from service.models import DrandRound, Draw, LogEntry

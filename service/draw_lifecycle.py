@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, defer
 from lottery.announcement import build_announcement, parse_announcement
 from lottery.canonical import canonical_json, digest
 from lottery.drand import Beacon, round_time
-from lottery.draw import DrawInputs, check_dice, run_draw_from_file
+from lottery.draw import DrawInputs, check_dice
+from lottery.engine import run_draw_from_file
 from lottery.errors import ProtocolError
 from lottery.population import parse_population
 from lottery.signing import sign_document

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lottery import draw
+from lottery import engine
 from lottery.bundle import FAIL, MAX_MEMBER_BYTES, OPTIONAL, PASS, REQUIRED, SKIP, Report, read_bundle, verify_bundle
 from lottery.canonical import canonical_json
 from lottery.cli import main
@@ -393,17 +393,17 @@ def test_a_large_bundle_read_in_slices_gets_the_same_report(
     # announced; the report must not tell the two paths apart, whatever is wrong with the bundle.
     change(bundle)
     one_process = verify_bundle(bundle.files, check_bls=False).checks
-    monkeypatch.setattr(draw, "PARALLEL_MIN_LINES", 1)
-    monkeypatch.setattr(draw, "_usable_cores", lambda: 3)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_LINES", 1)
+    monkeypatch.setattr(engine, "_usable_cores", lambda: 3)
     answered: list[bool] = []
-    original = draw._run_draw_in_slices
+    original = engine._run_draw_in_slices
 
     def recording(*args: object) -> object:
         result = original(*args)  # type: ignore[arg-type]
         answered.append(result is not None)
         return result
 
-    monkeypatch.setattr(draw, "_run_draw_in_slices", recording)
+    monkeypatch.setattr(engine, "_run_draw_in_slices", recording)
     assert verify_bundle(bundle.files, check_bls=False).checks == one_process
     if change is _unchanged:
         assert answered == [True]  # the honest bundle was recomputed in slices

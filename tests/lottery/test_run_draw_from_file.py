@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from lottery import draw
+from lottery import engine
 from lottery.announcement import Announcement, Stage, build_announcement, parse_announcement
 from lottery.canonical import canonical_json, load_json
-from lottery.draw import DrawInputs, commitment, parse_inputs, run_draw, run_draw_from_file
+from lottery.draw import DrawInputs, commitment, parse_inputs, run_draw
+from lottery.engine import run_draw_from_file
 from lottery.errors import ProtocolError
 from lottery.population import parse_population, serialize_population
 
@@ -28,17 +29,17 @@ DRAWN_AT = "2026-01-15T02:03:04Z"
 @pytest.fixture(autouse=True)
 def split_always(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Split every file into slices over three processes; record whether the split path answered."""
-    monkeypatch.setattr(draw, "PARALLEL_MIN_LINES", 1)
-    monkeypatch.setattr(draw, "_usable_cores", lambda: 3)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_LINES", 1)
+    monkeypatch.setattr(engine, "_usable_cores", lambda: 3)
     answered: list[bool] = []
-    original = draw._run_draw_in_slices
+    original = engine._run_draw_in_slices
 
     def recording(*args: object) -> object:
         result = original(*args)  # type: ignore[arg-type]
         answered.append(result is not None)
         return result
 
-    monkeypatch.setattr(draw, "_run_draw_in_slices", recording)
+    monkeypatch.setattr(engine, "_run_draw_in_slices", recording)
     return answered
 
 
@@ -137,6 +138,6 @@ def test_a_child_that_fails_means_one_process(monkeypatch: pytest.MonkeyPatch, s
     inputs = DrawInputs(secret=SECRET, dice="123")
     expected = _both(data, announcement, inputs)
     assert split_always == [True]
-    monkeypatch.setattr(draw, "_scan_in_child", lambda *args: os._exit(1))
+    monkeypatch.setattr(engine, "_scan_in_child", lambda *args: os._exit(1))
     assert _both(data, announcement, inputs) == expected
     assert split_always == [True, False]

@@ -233,7 +233,8 @@ def test_an_abandoned_draws_page_shows_its_inputs_and_once_the_beacon_is_out_wha
     app: Flask, offices: dict[str, int]
 ) -> None:
     from lottery.announcement import parse_announcement
-    from lottery.draw import DrawInputs, run_draw_from_file
+    from lottery.draw import DrawInputs
+    from lottery.engine import run_draw_from_file
     from service.abandoned import remember_beacon
 
     pk = _announced(app, offices)
