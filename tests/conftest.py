@@ -1,8 +1,20 @@
-"""Shared fixtures. The known-answer vectors are in `tests/vectors` (docs/protocol.md names them)."""
+"""Shared fixtures: a fresh app and database per test, on SQLite and (when `TEST_DATABASE_URL` is
+set) on PostgreSQL too, its client, two offices with their staff, and sign-in (helpers in
+`tests/builders.py`). The known-answer vectors are in `tests/vectors` (docs/protocol.md names them)."""
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service import create_app
+from service.accounts import get_or_create_office
+from service.config import load_settings
+from service.extensions import db
+from tests.builders import BACKENDS, AuthActions, EnglishClient, database_url, make_user
 
 VECTORS = Path(__file__).parent / "vectors"
 
@@ -11,3 +23,55 @@ VECTORS = Path(__file__).parent / "vectors"
 def vectors() -> Path:
     """The folder holding `draw/` and `tlog/` known-answer cases."""
     return VECTORS
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """A new application with empty tables, on each backend."""
+    settings = load_settings({"SUNSHINE_ENV": "test", "SECRET_KEY": "test-secret-" + "x" * 40}).with_overrides(
+        database_url=database_url(request.param, tmp_path),
+        instance_dir=tmp_path / "instance",
+        keys_dir=tmp_path / "keys",
+        key_passphrase="test key passphrase",
+        key_kdf_memory_kib=8192,
+        drand_relays=("http://127.0.0.1:9",),
+        drand_timeout_seconds=1.0,
+    )
+    application = create_app(settings)
+    application.test_client_class = EnglishClient
+    application.config["WTF_CSRF_ENABLED"] = False
+    application.config["RATELIMIT_ENABLED"] = False
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+        db.session.commit()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def offices(app: Flask) -> dict[str, Any]:
+    """Two offices, each with an admin, an operator and a reviewer."""
+    with app.app_context():
+        first = get_or_create_office(db.session, "kinmen", "金門縣政府政風處")
+        second = get_or_create_office(db.session, "penghu", "澎湖縣政府政風處")
+        for office in (first, second):
+            for role in ("admin", "operator", "reviewer"):
+                make_user(office, f"{office.slug}-{role}", role)
+        db.session.commit()
+        return {"kinmen": first.id, "penghu": second.id}
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    """Login helper bound to `client`."""
+    return AuthActions(client)

@@ -15,8 +15,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from service import create_app
 from service.config import load_settings
 from service.extensions import db
+from tests.builders import PASSWORD
 from tests.public_site.world import build_office, complete_draw, live_draft
-from tests.service.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -115,7 +115,7 @@ class Console:
         self.page.click("form button[type=submit]")
         self.page.wait_for_load_state()
         if self.page.url.endswith(("/login/enrol", "/login/code")):
-            from tests.service.conftest import totp_code
+            from tests.builders import totp_code
 
             assert self.app is not None, "the console needs the app to read the authenticator secret"
             self.page.fill("#code", totp_code(self.app, username))

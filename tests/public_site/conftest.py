@@ -7,11 +7,10 @@ import pytest
 from flask import Flask
 
 from tests.public_site.world import build_office, complete_draw
-from tests.service.conftest import app, auth, client  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture
-def completed(app: Flask) -> dict[str, Any]:  # noqa: F811
+def completed(app: Flask) -> dict[str, Any]:
     """An office (names not published) with the demo year's draw completed and fully revealed."""
     office_id = build_office(app)
     pk = complete_draw(app, office_id)

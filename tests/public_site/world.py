@@ -17,7 +17,7 @@ from service.draws import save_draft
 from service.extensions import db
 from service.models import Draw, Office, User
 from service.witnesses import confirm
-from tests.service.conftest import make_user
+from tests.builders import make_user
 from tests.service.lifecycle import (
     ANNOUNCED,
     BEACON,

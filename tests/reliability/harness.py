@@ -242,7 +242,7 @@ class Client:
 
 def totp_code_in(env: dict[str, str], username: str) -> str:
     """The authenticator code a user would type now, read from the deployment's database."""
-    from tests.service.conftest import totp_code
+    from tests.builders import totp_code
 
     with app_context(env) as app:
         return totp_code(app, username)

@@ -39,7 +39,7 @@ DICE = "50104646865477507016"
 
 def add_witnesses(office: Office) -> list[User]:
     """The office's witness accounts for `DEMO_WITNESSES`: `<slug>-witness1` (李大同), 2 (王小華), 3 (陳美惠)."""
-    from tests.service.conftest import PASSWORD
+    from tests.builders import PASSWORD
 
     accounts = tuple(
         (f"{office.slug}-witness{number}", display, "witness", PASSWORD)

@@ -9,7 +9,7 @@ from service.config import settings_of
 from service.extensions import db
 from service.models import Draw, ReviewCase, User
 from service.reviews import assign, open_cases_for_draw, transition
-from tests.service.conftest import make_user
+from tests.builders import make_user
 from tests.service.lifecycle import prepare_draft, run_to_result
 
 #: The fine the walked-through case ends with: an intentionally false declaration, Act Art. 12 para. 3.

@@ -7,7 +7,7 @@ from flask import Blueprint, Flask
 
 from service import create_app
 from service.access import MissingAccessRule, access_rule
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 
 
 def _concrete_path(rule: str) -> str:
@@ -74,7 +74,7 @@ def test_reviewers_cannot_use_operator_pages(app: Flask, offices: dict[str, int]
 def test_witnesses_reach_only_the_witness_pages(app: Flask, offices: dict[str, int]) -> None:
     from service.extensions import db
     from service.models import Office
-    from tests.service.conftest import make_user
+    from tests.builders import make_user
 
     with app.app_context():
         office = db.session.get(Office, offices["kinmen"])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from service.accounts import PasswordTooWeak, check_password_strength, issue_api_token
 from service.extensions import db
 from service.models import ApiToken, RecoveryCode, User, utcnow
-from tests.service.conftest import PASSWORD, AuthActions
+from tests.builders import PASSWORD, AuthActions
 
 
 def _cli(app: Flask, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from service.extensions import db
 from service.models import AuthEvent, Draw, User, UserSession, utcnow
-from tests.service.conftest import PASSWORD, AuthActions, totp_code
+from tests.builders import PASSWORD, AuthActions, totp_code
 
 
 def _events(app: Flask, username: str) -> list[str]:

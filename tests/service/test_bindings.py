@@ -18,7 +18,7 @@ from service.extensions import db
 from service.integrity import self_check
 from service.models import AuthEvent, Declarant, DeclarationUpload, Draw
 from service.sealing import national_id_of
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.lifecycle import get_draw, prepare_draft
 from tests.service.test_draw_lifecycle import run_to_completion
 from tests.service.test_integrity import _drop_triggers

@@ -17,7 +17,7 @@ from service.extensions import db
 from service.models import Draw, LogEntry, Office, ReviewCase, ReviewEvent, User
 from service.reviews import AUTO_ASSIGNMENT_NOTE, ReviewError, open_cases_for_draw, reviewers_of, selections_of
 from service.transparency import log_size, verify_log
-from tests.service.conftest import AuthActions, make_user
+from tests.builders import AuthActions, make_user
 from tests.service.lifecycle import (
     ANNOUNCED,
     BEACON,

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 
 from service.clock import fix_clock
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.lifecycle import ANNOUNCED, get_draw, prepare_draft
 
 DRAW_ID = "kinmen-114-annual"

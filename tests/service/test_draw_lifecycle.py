@@ -27,7 +27,7 @@ from service.extensions import db
 from service.models import Declarant, Draw, LogEntry, User
 from service.transparency import verify_log
 from service.witnesses import AlreadyConfirmed, confirm
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.lifecycle import (
     ANNOUNCED,
     BEACON,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from service.demo import demo_csv
 from service.extensions import db
 from service.models import Draw, utcnow
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.test_import_flow import upload
 
 

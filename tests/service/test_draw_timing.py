@@ -28,7 +28,7 @@ from service.draw_lifecycle import (
 )
 from service.extensions import db
 from service.models import LogEntry, User
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.lifecycle import (
     ANNOUNCED,
     BEACON,

@@ -3,7 +3,7 @@
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 
 
 def test_required_field_messages_in_traditional_chinese_and_english(

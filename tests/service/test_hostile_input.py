@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from service.demo import demo_csv
 from service.extensions import db
 from service.models import Declarant, DeclarationUpload, Draw, UploadedFile
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.lifecycle import prepare_draft
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "declarations"

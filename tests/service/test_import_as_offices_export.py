@@ -20,7 +20,7 @@ from service.declaration_files import (
 )
 from service.extensions import db
 from service.models import Declarant
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.test_import_flow import upload
 
 NO_YEAR = ["姓名", "身分證字號", "服務機關", "職稱", "申報類別", "申報日期"]

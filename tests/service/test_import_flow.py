@@ -10,7 +10,7 @@ from service.demo import demo_csv
 from service.extensions import db
 from service.models import Declarant, DeclarationUpload, UploadedFile
 from service.sealing import national_id_of
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "declarations"
 

@@ -16,7 +16,7 @@ from service import create_app
 from service.clock import fix_clock
 from service.extensions import db
 from service.models import AuthEvent, LoginCounter
-from tests.service.conftest import PASSWORD, AuthActions, EnglishClient, totp_code
+from tests.builders import PASSWORD, AuthActions, EnglishClient, totp_code
 
 NOW = datetime(2026, 12, 1, 9, 0, 30, tzinfo=UTC)  # 30 s into a minute: a window never ends mid-test
 

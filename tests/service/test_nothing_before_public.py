@@ -10,7 +10,7 @@ from service.config import settings_of
 from service.draw_lifecycle import announce
 from service.extensions import db
 from service.models import Draw, User
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.lifecycle import ANNOUNCED, prepare_draft, run_to_result
 from tests.service.test_draw_setup import _form, _with_year
 

@@ -32,7 +32,7 @@ from service.reports import (
     spreadsheet_safe,
 )
 from service.reviews import correct, open_case_based, transition
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.reviewing import TO_FINED, completed_draw, reviewed_draw, user, walk
 
 OPENAPI = "docs/openapi.yaml"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from service.extensions import db
 from service.models import ApiToken
-from tests.service.conftest import PASSWORD, totp_code
+from tests.builders import PASSWORD, totp_code
 from tests.service.reviewing import reviewed_draw, user
 
 OPENAPI = "docs/openapi.yaml"

@@ -29,7 +29,7 @@ from service.reviews import (
     transition,
 )
 from service.transparency import verify_log
-from tests.service.conftest import make_user
+from tests.builders import make_user
 from tests.service.reviewing import FINE, completed_draw, reviewed_draw, user, walk
 
 _REVIEW_PATHS = (

@@ -14,7 +14,7 @@ from lottery.merkle import leaf_hash, verify_inclusion
 from lottery.signing import parse_vkey
 from service.extensions import db
 from service.models import ReviewCase
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.reviewing import TO_FINED, reviewed_draw
 
 

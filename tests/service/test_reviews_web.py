@@ -5,7 +5,7 @@ from flask import Flask
 
 from service.extensions import db
 from service.models import ReviewCase
-from tests.service.conftest import AuthActions
+from tests.builders import AuthActions
 from tests.service.reviewing import case_state, reviewed_draw, user, walk
 
 

@@ -324,7 +324,7 @@ def test_the_consoles_dice_request_answers_while_a_witness_hangs(
     from service import clock
     from service.draw_lifecycle import announce
     from service.models import User
-    from tests.service.conftest import AuthActions
+    from tests.builders import AuthActions
     from tests.service.lifecycle import ANNOUNCED, DICE, DICE_AT
 
     draw_pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")

@@ -21,8 +21,8 @@ from service.config import settings_of
 from service.draw_lifecycle import announce
 from service.extensions import db
 from service.models import Draw
+from tests.builders import AuthActions
 from tests.public_site.world import WITNESSES, live_draft
-from tests.service.conftest import AuthActions
 from tests.service.lifecycle import ANNOUNCED, SCHEDULED
 from tests.service.reviewing import TO_FINED, reviewed_draw, user, walk
 from tests.service.zh_text import foreign_words, visible_text

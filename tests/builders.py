@@ -1,9 +1,12 @@
-"""Fixtures for the service: a fresh app and database per test, on SQLite and (when
-`TEST_DATABASE_URL` is set) on PostgreSQL too; state built through real service calls."""
+"""What tests build their world from, shared by every test folder: accounts made through the real
+account service (`make_user`), the sign-in a browser would do (`AuthActions`, second factor
+included), and the database each test runs on. Draws are built by `tests/service/lifecycle.py`
+(a draft, announced, run to its result — from the demo's own `service.demo.demo_setup`) and
+review cases in given states by `tests/service/reviewing.py`; the fixtures (`app`, `client`,
+`offices`, `auth`) are in `tests/conftest.py`."""
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service import create_app
-from service.accounts import create_user, get_or_create_office
-from service.config import load_settings
+from service.accounts import create_user
 from service.extensions import db
 from service.models import Office, User
 
@@ -22,7 +23,8 @@ PASSWORD = "correct horse battery staple"
 BACKENDS = ["sqlite", "postgres"]
 
 
-def _database_url(backend: str, tmp_path: Path) -> str:
+def database_url(backend: str, tmp_path: Path) -> str:
+    """The test database of `backend`: a fresh SQLite file, or `TEST_DATABASE_URL` (else skip)."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     url = os.environ.get("TEST_DATABASE_URL")
@@ -40,57 +42,11 @@ class EnglishClient(FlaskClient):
         self.set_cookie("lang", "en")
 
 
-@pytest.fixture(params=BACKENDS)
-def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
-    """A new application with empty tables, on each backend."""
-    settings = load_settings({"SUNSHINE_ENV": "test", "SECRET_KEY": "test-secret-" + "x" * 40}).with_overrides(
-        database_url=_database_url(request.param, tmp_path),
-        instance_dir=tmp_path / "instance",
-        keys_dir=tmp_path / "keys",
-        key_passphrase="test key passphrase",
-        key_kdf_memory_kib=8192,
-        drand_relays=("http://127.0.0.1:9",),
-        drand_timeout_seconds=1.0,
-    )
-    application = create_app(settings)
-    application.test_client_class = EnglishClient
-    application.config["WTF_CSRF_ENABLED"] = False
-    application.config["RATELIMIT_ENABLED"] = False
-    with application.app_context():
-        db.drop_all()
-        db.create_all()
-        db.session.commit()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """A test client of `app`."""
-    return app.test_client()
-
-
 def make_user(office: Office, username: str, role: str) -> User:
     """Create a user through the real account service."""
     return create_user(
         db.session, office=office, username=username, display_name=username.title(), password=PASSWORD, role=role
     )
-
-
-@pytest.fixture
-def offices(app: Flask) -> dict[str, Any]:
-    """Two offices, each with an admin, an operator and a reviewer."""
-    with app.app_context():
-        first = get_or_create_office(db.session, "kinmen", "金門縣政府政風處")
-        second = get_or_create_office(db.session, "penghu", "澎湖縣政府政風處")
-        for office in (first, second):
-            for role in ("admin", "operator", "reviewer"):
-                make_user(office, f"{office.slug}-{role}", role)
-        db.session.commit()
-        return {"kinmen": first.id, "penghu": second.id}
 
 
 def totp_code(app: Flask, username: str) -> str:
@@ -140,9 +96,3 @@ class AuthActions:
 
     def logout(self) -> Any:
         return self.client.post("/logout")
-
-
-@pytest.fixture
-def auth(client: FlaskClient) -> AuthActions:
-    """Login helper bound to `client`."""
-    return AuthActions(client)
