@@ -15,11 +15,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from public_site.export import register_export_command
     from service import database, i18n, web, witnessing
     from service.access import check_access_rules
-    from service.api import api_blueprint
-    from service.auth import auth_blueprint
+    from service.account import auth_blueprint
     from service.cli import register_commands
     from service.extensions import babel, csrf, db, limiter, login_manager, migrate
     from service.operator import operator_blueprint
+    from service.public_api import api_blueprint
     from service.review_api import review_api_blueprint
     from service.reviewer import reviewer_blueprint
     from service.witness import witness_blueprint

@@ -13,7 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from service.access import NOTICE_PRINTERS, role_required
-from service.auth import client
+from service.account.signin_views import client
 from service.bindings import SaltsLost
 from service.config import settings_of
 from service.extensions import db

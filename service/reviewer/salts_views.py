@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from public_site.pages import mask_name
 from service.access import CASE_VIEWERS, role_required
-from service.auth import client
+from service.account.signin_views import client
 from service.bindings import SaltRow, SaltsLost, salt_rows
 from service.config import settings_of
 from service.declaration_files import mask_national_id

@@ -28,12 +28,12 @@ def test_create_app_refuses_an_endpoint_without_a_rule(app: Flask, monkeypatch: 
     def unguarded() -> str:
         return "open"
 
-    import service.auth
+    import service.account
 
-    original = service.auth.auth_blueprint
-    combined = Blueprint("auth", "service.auth")
+    original = service.account.auth_blueprint
+    combined = Blueprint("auth", "service.account")
     combined.deferred_functions = [*original.deferred_functions, *rogue.deferred_functions]
-    monkeypatch.setattr(service.auth, "auth_blueprint", combined)
+    monkeypatch.setattr(service.account, "auth_blueprint", combined)
     settings = app.extensions["sunshine_settings"]
     with pytest.raises(MissingAccessRule, match="unguarded"):
         create_app(settings)

@@ -2,15 +2,14 @@
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import abort, jsonify, request, url_for
 from sqlalchemy import select
 
 from service.access import public
 from service.extensions import db
 from service.models import Draw, Office
+from service.public_api import api_blueprint
 from service.reports import annual_report, report_years, stats_json
-
-api_blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def draw_summary(draw: Draw) -> dict[str, Any]:

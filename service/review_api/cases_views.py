@@ -15,7 +15,7 @@ from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -28,6 +28,7 @@ from service.inputs import MAX_ID, MAX_YEAR, MIN_YEAR, query_int
 from service.keystore import KeyUnavailable
 from service.labels import STAGE_LABELS
 from service.models import REVIEW_STATES, ReviewCase, ReviewEvent
+from service.review_api import review_api_blueprint
 from service.reviews import (
     CaseFilters,
     InvalidTransition,
@@ -41,10 +42,6 @@ from service.reviews import (
     transition,
 )
 from service.web import error_response
-
-review_api_blueprint = Blueprint("review_api", __name__, url_prefix="/api/v1/reviews")
-# CSRF is checked in `api_access` instead: required for session requests, not for token requests.
-csrf.exempt(review_api_blueprint)
 
 View = TypeVar("View", bound=Callable[..., Any])
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

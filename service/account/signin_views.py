@@ -4,7 +4,7 @@ password, and signing out. Limits are counted in a store every worker shares (`s
 import time
 from typing import Any
 
-from flask import Blueprint, current_app, flash, render_template, request, session
+from flask import current_app, flash, render_template, request, session
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from service import throttle
 from service.access import login_required_any_role, public
+from service.account import auth_blueprint
 from service.accounts import PasswordTooWeak, set_password, verify_password
 from service.clock import now as clock_now
 from service.config import settings_of
@@ -37,7 +38,6 @@ from service.signin import (
 from service.signin import check_password as check_user_password
 from service.web import redirect_to
 
-auth_blueprint = Blueprint("auth", __name__)
 #: A password accepted but not yet followed by its code expires after this many seconds.
 PENDING_SECONDS = 300
 
