@@ -112,23 +112,32 @@ export async function verifyDocument(verifier, data, sigFile) {
   }
 }
 
-/** Check a C2SP signed note; returns {text, signedBy}. Unknown keys are ignored. */
-export async function openNote(note, verifiers) {
+/**
+ * A signed note's text (with its final newline) and its signature lines, each {name, blob}
+ * (`blob` = key id || signature); refuses a malformed note or line.
+ */
+export function noteParts(note) {
   const split = note.lastIndexOf("\n\n");
   if (split < 0 || !note.endsWith("\n")) throw new SignatureError("note must be text, a blank line, and signature lines");
-  const text = note.slice(0, split + 1);
   const lines = note.slice(split + 2).split("\n").slice(0, -1);
   if (!lines.length || lines.length > 100) throw new SignatureError("note has no signature lines, or too many");
-  const signedBy = [];
-  for (const line of lines) {
+  const signatures = lines.map((line) => {
     if (!line.startsWith("\u2014 ") || line.split(" ").length !== 3) throw new SignatureError("malformed note signature line");
     const [, name, encoded] = line.split(" ");
-    let blob;
     try {
-      blob = fromBase64(encoded);
+      return { name, blob: fromBase64(encoded) };
     } catch {
       throw new SignatureError("note signature is not valid base64");
     }
+  });
+  return { text: note.slice(0, split + 1), signatures };
+}
+
+/** Check a C2SP signed note; returns {text, signedBy}. Unknown keys are ignored. */
+export async function openNote(note, verifiers) {
+  const { text, signatures } = noteParts(note);
+  const signedBy = [];
+  for (const { name, blob } of signatures) {
     if (blob.length < 5) throw new SignatureError("note signature is too short");
     for (const verifier of verifiers) {
       if (verifier.name === name && equalBytes(verifier.keyId, blob.slice(0, 4))) {

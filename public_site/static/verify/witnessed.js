@@ -5,7 +5,7 @@
 
 import { concat, equalBytes, fromBase64, sha256, toHex, utf8 } from "./bytes.js";
 import { verifyConsistency } from "./merkle.js";
-import { SignatureError, ed25519Verify, openCheckpoint, splitVkey } from "./signing.js";
+import { SignatureError, ed25519Verify, noteParts, openCheckpoint, splitVkey } from "./signing.js";
 
 /** Cosignatures stamped later than this many seconds after the verifier's clock are refused. */
 export const FUTURE_TOLERANCE = 600;
@@ -25,19 +25,9 @@ export async function parseWitnessVkey(text) {
 
 /** The given witnesses' cosignatures on `note`: {name: POSIX seconds}; a known witness's bad line is refused. */
 export async function cosignatures(note, witnesses) {
-  const split = note.lastIndexOf("\n\n");
-  if (split < 0 || !note.endsWith("\n")) throw new SignatureError("note must be text, a blank line, and signature lines");
-  const body = note.slice(0, split + 1);
+  const { text: body, signatures } = noteParts(note);
   const found = {};
-  for (const line of note.slice(split + 2).split("\n").slice(0, -1)) {
-    if (!line.startsWith("\u2014 ") || line.split(" ").length !== 3) throw new SignatureError("malformed note signature line");
-    const [, name, encoded] = line.split(" ");
-    let blob;
-    try {
-      blob = fromBase64(encoded);
-    } catch {
-      throw new SignatureError("note signature is not valid base64");
-    }
+  for (const { name, blob } of signatures) {
     for (const witness of witnesses) {
       if (witness.name !== name || !equalBytes(blob.slice(0, 4), witness.keyId)) continue;
       if (blob.length !== 76) throw new SignatureError(`cosignature by ${name} is not 76 bytes`);
