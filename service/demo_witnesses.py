@@ -10,7 +10,6 @@ in `instance/demo-witnesses/`, so that `make run` then serves them (`flask demo 
 the same keys and records, and live draws are cosigned in real time.
 """
 
-import json
 import os
 import shlex
 import sys
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,8 +29,8 @@ from lottery.signing import parse_vkey
 from lottery.witness_server import Witness, WitnessStore, make_server
 from service.config import Settings, WitnessEndpoint
 from service.keystore import active_key
-from service.models import Draw, LogEntry
-from service.witnessing import Outcome, Submitter, submit_sizes
+from service.models import Draw
+from service.witnessing import Outcome, Submitter, size_after_last, submit_sizes
 
 #: (name, loopback port when served by `make run`) of each demo witness.
 DEMO_WITNESSES = (("kinmen-council.demo/witness", 8701), ("island-daily.demo/witness", 8702))
@@ -86,18 +86,8 @@ def replayed(witnesses: list[DemoWitness], office_vkey: str, clock: list[int]) -
             server.server_close()
 
 
-def _input_size(session: Session, draw: Draw) -> int | None:
-    """The size of the first tree holding the draw's dice and secret."""
-    after = draw.announced_log_index or 0
-    rows = session.execute(select(LogEntry.index, LogEntry.entry).where(LogEntry.index > after))
-    indexes = [
-        index
-        for index, entry in rows
-        if (event := json.loads(entry)).get("draw_id") == draw.draw_id
-        and event.get("type") == "draw.input"
-        and event.get("name") in ("dice", "secret")
-    ]
-    return max(indexes) + 1 if indexes else None
+def _dice_and_secret(event: dict[str, Any]) -> bool:
+    return event.get("type") == "draw.input" and event.get("name") in ("dice", "secret")
 
 
 def witness_demo_draw(session: Session, settings: Settings, draw_id: str, secret_at: datetime) -> list[Outcome]:
@@ -108,7 +98,7 @@ def witness_demo_draw(session: Session, settings: Settings, draw_id: str, secret
     key = active_key(session)
     if draw is None or draw.completed_log_index is None or draw.completed_at is None or key is None:
         return []
-    inputs = _input_size(session, draw)
+    inputs = size_after_last(session, draw, _dice_and_secret)
     moments = [] if inputs is None else [(inputs, secret_at + timedelta(minutes=1))]
     moments.append((draw.completed_log_index + 1, draw.completed_at + timedelta(minutes=1)))
     clock = [0]

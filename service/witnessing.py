@@ -420,6 +420,22 @@ def witnessed_json(session: Session, draw: Draw, size: int) -> bytes | None:
 _INPUT_TYPES = ("draw.announced", "draw.input", "draw.completed")
 
 
+def size_after_last(session: Session, draw: Draw, wanted: Callable[[dict[str, Any]], bool]) -> int | None:
+    """The size of the smallest tree holding every logged event of the draw that `wanted`
+    accepts (its last one's index + 1); None when none is logged."""
+    marker = '"draw_id":' + json.dumps(draw.draw_id, ensure_ascii=False)
+    rows = session.execute(
+        select(LogEntry.index, LogEntry.entry)
+        .where(LogEntry.index >= (draw.announced_log_index or 0), LogEntry.entry.contains(marker, autoescape=True))
+        .order_by(LogEntry.index.desc())
+    )
+    for index, entry in rows:
+        event_ = json.loads(entry)
+        if event_.get("draw_id") == draw.draw_id and wanted(event_):
+            return int(index) + 1
+    return None
+
+
 def inputs_size(session: Session, draw: Draw) -> int | None:
     """The size of the smallest tree that holds the draw's announcement and every input recorded
     so far (and its completion, once completed); None before its announcement is logged."""
@@ -427,17 +443,8 @@ def inputs_size(session: Session, draw: Draw) -> int | None:
         return draw.completed_log_index + 1
     if draw.announced_log_index is None:
         return None
-    marker = '"draw_id":' + json.dumps(draw.draw_id, ensure_ascii=False)
-    rows = session.execute(
-        select(LogEntry.index, LogEntry.entry)
-        .where(LogEntry.index >= draw.announced_log_index, LogEntry.entry.contains(marker, autoescape=True))
-        .order_by(LogEntry.index.desc())
-    )
-    for index, entry in rows:
-        event_ = json.loads(entry)
-        if event_.get("draw_id") == draw.draw_id and event_.get("type") in _INPUT_TYPES:
-            return int(index) + 1
-    return draw.announced_log_index + 1
+    found = size_after_last(session, draw, lambda event_: event_.get("type") in _INPUT_TYPES)
+    return found if found is not None else draw.announced_log_index + 1
 
 
 def draw_witnesses(session: Session, settings: Settings, draw: Draw) -> dict[str, Any] | None:
