@@ -85,5 +85,5 @@ def timeline(case: ReviewCase) -> list[TimelineItem]:
 
 
 def correctable(case: ReviewCase) -> list[ReviewEvent]:
-    """The events a correction may name (openings and steps)."""
+    """The events a correction may name (openings and steps), oldest first."""
     return [e for e in case.events if e.kind in ("opened", "transition")]

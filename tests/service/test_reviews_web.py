@@ -138,3 +138,13 @@ def test_the_admin_opens_draw_cases_and_case_based_checks(app: Flask, offices: d
         assert len(based) == 1 and based[0].log_draw_id == "case-based.kinmen.114"
     bad = admin.post("/reviews/case-based/new", data={"roc_year": "114", "case_number": "nope", "note": "x y"})
     assert bad.status_code == 400
+
+
+def test_the_correction_form_offers_the_latest_entry_first(app: Flask, offices: dict[str, int]) -> None:
+    """A correction is nearly always of the entry just written: it is the form's default choice."""
+    case_id = reviewed_draw(app, offices)["review"][0]
+    walk(app, case_id, ("querying", "under_review"))
+    page = _client(app, "kinmen-reviewer").get(f"/reviews/cases/{case_id}").get_data(as_text=True)
+    choices = page.split('<select id="c-event" name="event_id">', 1)[1].split("</select>", 1)[0]
+    sequences = [int(option.split("#", 1)[1].split(" ", 1)[0]) for option in choices.split("<option")[1:]]
+    assert len(sequences) == 3 and sequences == sorted(sequences, reverse=True)
