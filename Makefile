@@ -72,12 +72,18 @@ lint: $(VENV)/.dev
 types: $(VENV)/.dev
 	$(BIN)/mypy
 
+# Tests run on every core (pytest-xdist, whole files to a worker; each worker has its own
+# PostgreSQL database and Redis number, tests/builders.py) with their scratch files in memory
+# (/dev/shm) where the machine has it: SQLite still syncs every commit, to RAM.
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile
+TEST_TMPDIR := $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})
+
 # The unit tier: everything but the browser, reliability (real gunicorn, SIGKILL) and benchmark
 # tests and those marked slow; on SQLite only unless CHECK_DATABASE_URL names a PostgreSQL database.
 UNIT_TESTS := --ignore=tests/browser --ignore=tests/reliability --ignore=tests/benchmarks -m "not slow and not browser"
 
 unit: $(VENV)/.dev translations
-	TEST_DATABASE_URL=$(CHECK_DATABASE_URL) $(BIN)/python -m pytest -q -p no:cacheprovider $(UNIT_TESTS)
+	TMPDIR=$(TEST_TMPDIR) TEST_DATABASE_URL=$(CHECK_DATABASE_URL) $(PYTEST) $(UNIT_TESTS)
 
 check: lint types unit
 
@@ -92,7 +98,7 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 browser-js: $(AXE)
 
 test: $(VENV)/.dev translations browser-deps go-deps browser-js lint types
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	TMPDIR=$(TEST_TMPDIR) $(PYTEST)
 
 # wrk (Debian's) loads the public site in B4, as Chromium runs the browser verifier in B3.
 bench-deps: browser-deps

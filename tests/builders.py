@@ -5,14 +5,17 @@ included), and the database each test runs on. Draws are built by `tests/service
 review cases in given states by `tests/service/reviewing.py`; the fixtures (`app`, `client`,
 `offices`, `auth`) are in `tests/conftest.py`."""
 
+import functools
 import os
 import re
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from psycopg import sql
 from sqlalchemy import select
 
 from service.accounts import create_user
@@ -24,13 +27,40 @@ BACKENDS = ["sqlite", "postgres"]
 
 
 def database_url(backend: str, tmp_path: Path) -> str:
-    """The test database of `backend`: a fresh SQLite file, or `TEST_DATABASE_URL` (else skip)."""
+    """The test database of `backend`: a fresh SQLite file, or `TEST_DATABASE_URL` (else skip) —
+    under pytest-xdist one database per worker beside it (`<name>_gw0`, …), created when missing."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         pytest.skip("TEST_DATABASE_URL is not set")
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+@functools.cache
+def _worker_database(url: str, worker: str) -> str:
+    """`url` with the worker's name appended to its database name; the database exists."""
+    base, name = url.rsplit("/", 1)
+    own = f"{name}_{worker}"
+    admin = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (own,)).fetchone() is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(own)))
+    return f"{base}/{own}"
+
+
+def redis_url() -> str:
+    """`TEST_REDIS_URL` (else skip); under pytest-xdist each worker counts down from its number
+    (`/15` for gw0, `/14` for gw1, …), since the tests empty their database."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base, number = url.rsplit("/", 1)
+    return f"{base}/{(int(number or 0) - int(worker.removeprefix('gw'))) % 16}"
 
 
 class EnglishClient(FlaskClient):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -25,6 +26,21 @@ def vectors() -> Path:
     return VECTORS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its cheapest in-process: a test's accounts cost milliseconds, not 0.2 s a hash.
+
+    Hashing and verifying stay real argon2id through `service.accounts`; only the cost parameters
+    shrink. Servers the reliability and browser tests start run with the product's parameters."""
+    import service.accounts
+
+    cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service.accounts, "_hasher", cheap)
+        patch.setattr(service.accounts, "_DUMMY_HASH", cheap.hash("not a real password, only for timing"))
+        yield
+
+
 @pytest.fixture(params=BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     """A new application with empty tables, on each backend."""
@@ -33,7 +49,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
         instance_dir=tmp_path / "instance",
         keys_dir=tmp_path / "keys",
         key_passphrase="test key passphrase",
-        key_kdf_memory_kib=8192,
+        key_kdf_memory_kib=64,  # argon2id's floor for 4 lanes is 32 KiB; the product's default is 256 MiB
         drand_relays=("http://127.0.0.1:9",),
         drand_timeout_seconds=1.0,
     )

@@ -230,7 +230,11 @@ def _signature_file_refusals() -> list[tuple[bytes, str]]:
     ]
 
 
-@pytest.mark.parametrize(("signature_file", "message"), _signature_file_refusals())
+@pytest.mark.parametrize(
+    ("signature_file", "message"),
+    # ids by position: the signer is fresh each run, and parallel workers must collect the same names
+    [pytest.param(*case, id=f"{index}") for index, case in enumerate(_signature_file_refusals())],
+)
 def test_bad_signature_files_are_refused(signature_file: bytes, message: str) -> None:
     with pytest.raises(SignatureError, match=f"^{message}$"):
         verify_document(NOTE_SIGNER.verifier, b"data", signature_file)

@@ -2,7 +2,6 @@
 Redis), one answer for every refusal, a growing but bounded wait read from the injected clock,
 an admin's unlock, and every event recorded."""
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from service import create_app
 from service.clock import fix_clock
 from service.extensions import db
 from service.models import AuthEvent, LoginCounter
-from tests.builders import PASSWORD, AuthActions, EnglishClient, totp_code
+from tests.builders import PASSWORD, AuthActions, EnglishClient, redis_url, totp_code
 
 NOW = datetime(2026, 12, 1, 9, 0, 30, tzinfo=UTC)  # 30 s into a minute: a window never ends mid-test
 
@@ -35,9 +34,7 @@ def _post_login(client: FlaskClient, username: str, password: str) -> Any:
 def counting(request: pytest.FixtureRequest, app: Flask) -> Iterator[str]:
     """Run the test with the counters in the database (each backend) and in Redis."""
     if request.param == "redis":
-        url = os.environ.get("TEST_REDIS_URL")
-        if not url:
-            pytest.skip("TEST_REDIS_URL is not set")
+        url = redis_url()
         import redis
 
         with redis.Redis.from_url(url) as connection:
