@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from lottery.tiles import Tile, tiles_for_size
-from service.extensions import db
+from service.extensions import db, session
 from service.models import Draw
 
 LANGUAGES = ("zh", "en")
@@ -125,7 +125,7 @@ def _add_statistics(site: SiteMap) -> None:
     from service.reports import report_years
 
     site.pages.append("/statistics")
-    for year in report_years(db.session, public=True):  # the years an announced draw made public
+    for year in report_years(session(), public=True):  # the years an announced draw made public
         site.pages.append(f"/statistics/{year}")
         site.files.append(f"/api/v1/stats/{year}")
 

@@ -352,7 +352,7 @@ def start_submissions(app: Flask) -> threading.Thread:
 
 
 def _run(app: Flask) -> None:
-    from service.extensions import db
+    from service.extensions import db, session
 
     submitter = submitter_of(app)
     with submitter.lock, app.app_context():
@@ -362,7 +362,7 @@ def _run(app: Flask) -> None:
                     sizes, submitter.pending = sorted(submitter.pending), set()
                 if not sizes:
                     break
-                submit_sizes(db.session, app.extensions["sunshine_settings"], submitter, sizes)
+                submit_sizes(session(), app.extensions["sunshine_settings"], submitter, sizes)
         except Exception:
             log.exception("witness submission failed")
             db.session.rollback()
