@@ -79,7 +79,8 @@ def immutable(data: bytes, mimetype: str, filename: str | None = None, final: bo
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     keep_for(IMMUTABLE if final else SETTLING_SECONDS)
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place; it returns self typed as werkzeug's Response
+    return response
 
 
 @bp.route("/draws/<draw_id:draw_id>/population.tsv")

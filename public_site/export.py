@@ -205,7 +205,7 @@ def export_site_command(out: Path, base_url: str | None) -> None:
     """Write the public site (pages, published files, verifier, assets) as static files into OUT."""
     from service.config import settings_of
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy typed as Flask
     chosen = base_url or settings_of(app).public_base_url
     if not urlsplit(chosen).scheme:
         raise click.ClickException("--base-url must be an absolute address such as https://ethics.example.gov.tw/draws")

@@ -166,7 +166,8 @@ def live_json(draw_id: str) -> Response:
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     response.headers["Cache-Control"] = "no-cache"
     keep_for(LIVE_SECONDS)
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place; it returns self typed as werkzeug's Response
+    return response
 
 
 @bp.route("/draws/<draw_id:draw_id>/live")

@@ -144,7 +144,7 @@ def chart_for(draw: Draw, result: dict[str, Any], announcement: dict[str, Any]) 
         text = (draw.population_tsv or b"").decode("ascii")
         population = [tuple(line.split("\t", 1)) for line in text.splitlines()]
         cached = build_chart(
-            population,  # type: ignore[arg-type]
+            population,  # type: ignore[arg-type]  # split() gives tuple[str, ...]; each line is id<TAB>stratum
             announcement,
             result,
             gettext("Tickets of group %(group)s on the ticket axis, with its threshold"),

@@ -57,4 +57,5 @@ def _octets(data: bytes, *, full: bool, compress: bool) -> Response:
         response.vary.add("Accept-Encoding")
     response.headers["Cache-Control"] = CACHE_IMMUTABLE if full else CACHE_PARTIAL
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place; it returns self typed as werkzeug's Response
+    return response

@@ -328,7 +328,7 @@ def _after_commit(session: Session) -> None:
     sizes: set[int] = session.info.pop(NEW_CHECKPOINT, set())
     if not sizes or not has_app_context():
         return
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy typed as Flask
     settings: Settings | None = app.extensions.get("sunshine_settings")
     if settings is None or not settings.witnesses or "sunshine_witnessing" not in app.extensions:
         return
