@@ -2,6 +2,10 @@
 
 Times are stored in UTC (`UTCDateTime` refuses naive values and gives aware ones back on every
 database); invariants that must hold whatever code writes a row are `CheckConstraint`s.
+
+This module is the schema, one class per table, and stays one file: the tables refer to each
+other by relationship and foreign key, Alembic's autogenerate compares against all of them at
+once, and a reader checking a migration wants the whole schema in one place.
 """
 
 from datetime import UTC, date, datetime
