@@ -73,7 +73,7 @@ class DatabaseStore:
         self.session = session
 
     def add(self, key: str, now: int, ttl: int) -> int:
-        table = cast(Table, LoginCounter.__table__)  # declared models' __table__ is typed as any FromClause
+        table = cast(Table, LoginCounter.__table__)  # typed FromClause; a declared model's is a Table
         insert = postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert
         self.session.execute(delete(LoginCounter).where(LoginCounter.expires_at <= now, LoginCounter.key != key))
         first_attempt = insert(table).values(key=key, count=1, last_at=now, expires_at=now + ttl)
