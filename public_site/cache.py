@@ -198,7 +198,7 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
 def install(app: Flask) -> None:
     """Put the cache in front of `app` and drop changing answers whenever a change commits."""
     cache = ResponseCache(app.wsgi_app, app.config.get("SESSION_COOKIE_NAME") or "session")
-    app.wsgi_app = cache  # type: ignore[method-assign]
+    app.wsgi_app = cache  # type: ignore[method-assign]  # Flask's documented way to wrap the app in WSGI middleware
     app.extensions[_EXTENSION] = cache
     forget_on_commit()
 

@@ -24,7 +24,7 @@ from public_site.cache import IMMUTABLE, accepts_gzip, keep_for
 from service.access import public
 from service.bundles import BundleUnavailable, bundle_zip, draw_events, events_json, events_size
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import db, session
 from service.inputs import MAX_ID, ascii_int
 from service.keystore import active_key
 from service.models import Draw, LogEntry
@@ -79,7 +79,8 @@ def immutable(data: bytes, mimetype: str, filename: str | None = None, final: bo
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     keep_for(IMMUTABLE if final else SETTLING_SECONDS)
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place; it returns self typed as werkzeug's Response
+    return response
 
 
 @bp.route("/draws/<draw_id:draw_id>/population.tsv")
@@ -139,11 +140,11 @@ def bundle(draw_id: str) -> Response:
     """
     draw = _completed(draw_id)
     try:
-        data = bundle_zip(db.session, draw)  # reads the population when it is first asked
+        data = bundle_zip(session(), draw)  # reads the population when it is first asked
     except BundleUnavailable:
         abort(404)
     size = (draw.completed_log_index or 0) + 1
-    final = fully_witnessed(db.session, settings_of(current_app), size)
+    final = fully_witnessed(session(), settings_of(current_app), size)
     return immutable(data, "application/zip", filename=f"{draw.draw_id}-bundle.zip", final=final)
 
 
@@ -164,10 +165,10 @@ def events(draw_id: str) -> Response:
     """The draw's log events with their inclusion proofs (protocol §11). A completed draw's are
     proved against the checkpoint of its bundle and never change; others grow as the draw runs."""
     draw = published_draw(draw_id, result=False)
-    size = events_size(db.session, draw)
+    size = events_size(session(), draw)
     if size is None:
         abort(404, description="The log is empty.")
-    data = events_json(draw_events(db.session, draw.draw_id, size))
+    data = events_json(draw_events(session(), draw.draw_id, size))
     if draw.status == "completed":
         return immutable(data, "application/json")
     response = Response(data, mimetype="application/json")
@@ -180,7 +181,7 @@ def events(draw_id: str) -> Response:
 @public
 def office_vkey() -> Response:
     """The office's current verifier key."""
-    key = active_key(db.session)
+    key = active_key(session())
     if key is None:
         abort(404, description="No office key has been generated yet.")
     response = Response(key.vkey + "\n", mimetype="text/plain")
@@ -193,10 +194,10 @@ def office_vkey() -> Response:
 @public
 def checkpoint() -> Response:
     """The latest signed checkpoint, with every witness cosignature collected for it."""
-    latest = latest_checkpoint(db.session)
+    latest = latest_checkpoint(session())
     if latest is None:
         abort(404, description="The log is empty.")
-    response = Response(witnessed_note(db.session, latest), mimetype="text/plain")
+    response = Response(witnessed_note(session(), latest), mimetype="text/plain")
     response.headers["Cache-Control"] = "public, max-age=5"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
@@ -225,7 +226,7 @@ def _json(payload: Any) -> Response:
 @public
 def entries() -> Response:
     """Entries `start` (inclusive) to `end` (exclusive), at most 1000 at a time."""
-    size = log_size(db.session)
+    size = log_size(session())
     start = _int_arg("start", 0)
     end = min(_int_arg("end", size), size, start + MAX_ENTRIES_PER_PAGE)
     if start > end:
@@ -242,7 +243,7 @@ def inclusion_proof() -> Response:
     """The audit path of one entry in the tree of a given size."""
     index, size = _int_arg("index"), _int_arg("size")
     try:
-        path = inclusion(db.session, index, size)
+        path = inclusion(session(), index, size)
     except ValueError as exc:
         abort(400, description=str(exc))
     return _json({"index": index, "size": size, "path": [base64.b64encode(p).decode() for p in path]})
@@ -254,7 +255,7 @@ def consistency_proof() -> Response:
     """The proof that one tree size is a prefix of a larger one."""
     first, second = _int_arg("first"), _int_arg("second")
     try:
-        path = consistency(db.session, first, second)
+        path = consistency(session(), first, second)
     except ValueError as exc:
         abort(400, description=str(exc))
     return _json({"first": first, "second": second, "path": [base64.b64encode(p).decode() for p in path]})

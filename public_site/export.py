@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from lottery.tiles import Tile, tiles_for_size
-from service.extensions import db
+from service.extensions import db, session
 from service.models import Draw
 
 LANGUAGES = ("zh", "en")
@@ -125,7 +125,7 @@ def _add_statistics(site: SiteMap) -> None:
     from service.reports import report_years
 
     site.pages.append("/statistics")
-    for year in report_years(db.session, public=True):  # the years an announced draw made public
+    for year in report_years(session(), public=True):  # the years an announced draw made public
         site.pages.append(f"/statistics/{year}")
         site.files.append(f"/api/v1/stats/{year}")
 
@@ -205,7 +205,7 @@ def export_site_command(out: Path, base_url: str | None) -> None:
     """Write the public site (pages, published files, verifier, assets) as static files into OUT."""
     from service.config import settings_of
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy typed as Flask
     chosen = base_url or settings_of(app).public_base_url
     if not urlsplit(chosen).scheme:
         raise click.ClickException("--base-url must be an absolute address such as https://ethics.example.gov.tw/draws")

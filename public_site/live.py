@@ -33,7 +33,7 @@ from public_site.documents import published_draw
 from service import clock
 from service.access import public
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import session
 from service.labels import rule_lines
 from service.models import Draw
 from service.qr import qr_svg
@@ -133,14 +133,14 @@ def live_state(draw: Draw) -> dict[str, Any]:
         "groups": {stage["name"]: stage["groups"] for stage in result["stages"]} if result else {},
         "revealed": revealed,
         "total": _total(draw),
-        "confirmations": [c.to_json() for c in witness_confirmations(db.session, draw)],
+        "confirmations": [c.to_json() for c in witness_confirmations(session(), draw)],
         "verify_url": url_for("public.verify_page", draw_id=draw.draw_id, _external=True),
         "page_url": url_for("public.draw_page", draw_id=draw.draw_id, _external=True),
         "abandoned_reason": draw.abandoned_reason,
         "checks": _checks(draw),
         # The log's witnesses (service.witnessing) that cosigned a checkpoint holding the draw's
         # inputs so far; null when none is configured.
-        "log_witnesses": draw_witnesses(db.session, settings_of(current_app), draw),
+        "log_witnesses": draw_witnesses(session(), settings_of(current_app), draw),
     }
 
 
@@ -166,7 +166,8 @@ def live_json(draw_id: str) -> Response:
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     response.headers["Cache-Control"] = "no-cache"
     keep_for(LIVE_SECONDS)
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place; it returns self typed as werkzeug's Response
+    return response
 
 
 @bp.route("/draws/<draw_id:draw_id>/live")

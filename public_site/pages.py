@@ -24,7 +24,7 @@ from service import clock
 from service.abandoned import abandoned_draw
 from service.access import public
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import db, session
 from service.inputs import MAX_ID, query_int
 from service.keystore import active_key
 from service.labels import event_label, rule_lines, stage_label, stratum_label
@@ -131,7 +131,7 @@ def draw_facts(draw: Draw) -> dict[str, Any]:
         "drand_chain": drand.get("chain_hash") if drand else None,
         "commitment": entropy.get("commitment"),
         "witnesses": announcement.get("witnesses", []),
-        "confirmations": witness_confirmations(db.session, draw),
+        "confirmations": witness_confirmations(session(), draw),
         "legal_rate": percent((announcement.get("rule") or {}).get("rate_basis_points")),
     }
 
@@ -144,7 +144,7 @@ def chart_for(draw: Draw, result: dict[str, Any], announcement: dict[str, Any]) 
         text = (draw.population_tsv or b"").decode("ascii")
         population = [tuple(line.split("\t", 1)) for line in text.splitlines()]
         cached = build_chart(
-            population,  # type: ignore[arg-type]
+            population,  # type: ignore[arg-type]  # split() gives tuple[str, ...]; each line is id<TAB>stratum
             announcement,
             result,
             gettext("Tickets of group %(group)s on the ticket axis, with its threshold"),
@@ -158,7 +158,7 @@ def chart_for(draw: Draw, result: dict[str, Any], announcement: dict[str, Any]) 
 
 def office_key_facts() -> dict[str, Any] | None:
     """The office's active verifier key and its key id (the fingerprint people compare)."""
-    key = active_key(db.session)
+    key = active_key(session())
     if key is None:
         return None
     return {"vkey": key.vkey, "key_id": key.key_id, "created_at": key.created_at, "name": key.vkey.split("+", 1)[0]}
@@ -166,7 +166,7 @@ def office_key_facts() -> dict[str, Any] | None:
 
 def checkpoint_facts() -> dict[str, Any] | None:
     """The latest signed checkpoint: size, root and the note as served."""
-    latest = latest_checkpoint(db.session)
+    latest = latest_checkpoint(session())
     if latest is None:
         return None
     return {"size": latest.size, "root": bytes(latest.root).hex(), "note": latest.note, "at": latest.created_at}
@@ -211,7 +211,7 @@ def draw_page(draw_id: str) -> Any:
         people = disclosed_people(draw, [s["id"] for stage in result["stages"] for s in stage["selected"]])
         chart = chart_for(draw, result, facts["announcement"])
     url = page_url("public.draw_page", draw_id=draw.draw_id)
-    abandoned = abandoned_draw(db.session, draw, clock.now()) if draw.status == "abandoned" else None
+    abandoned = abandoned_draw(session(), draw, clock.now()) if draw.status == "abandoned" else None
     return render_template(
         "public/draw.html",
         abandoned=abandoned,
@@ -271,7 +271,7 @@ def how_it_works() -> Any:
 def log_page() -> Any:
     """The transparency log: the latest checkpoint, entries a page at a time (newest first, `?before=N`
     for the page of entries below index N) and how to watch it as a witness."""
-    size = log_size(db.session)
+    size = log_size(session())
     before = min(query_int("before", size, low=0, high=MAX_ID) or 0, size)
     first = max(0, before - LOG_PAGE_ENTRIES)
     rows = db.session.scalars(

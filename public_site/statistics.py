@@ -10,7 +10,7 @@ from flask import abort, render_template
 
 from public_site import public_blueprint as bp
 from service.access import public
-from service.extensions import db
+from service.extensions import session
 from service.labels import state_label
 from service.reports import OUTCOME_STATES, annual_report, outcome_chart_svg, report_years
 
@@ -19,7 +19,7 @@ from service.reports import OUTCOME_STATES, annual_report, outcome_chart_svg, re
 @public
 def statistics_latest() -> Any:
     """The newest year's statistics."""
-    years = report_years(db.session, public=True)
+    years = report_years(session(), public=True)
     if not years:
         return render_template("public/statistics.html", report=None, years=[], chart=None)
     return statistics(years[0])
@@ -29,10 +29,10 @@ def statistics_latest() -> Any:
 @public
 def statistics(roc_year: int) -> Any:
     """One year's statistics: declarations, drawn, outcomes, referrals, fines."""
-    years = report_years(db.session, public=True)  # only years an announced draw has made public
+    years = report_years(session(), public=True)  # only years an announced draw has made public
     if roc_year not in years:
         abort(404)
-    report = annual_report(db.session, roc_year, public=True)
+    report = annual_report(session(), roc_year, public=True)
     return render_template(
         "public/statistics.html",
         report=report,

@@ -18,7 +18,7 @@ from public_site import public_blueprint as bp
 from public_site.cache import accepts_gzip
 from public_site.documents import CACHE_IMMUTABLE
 from service.access import public
-from service.extensions import db
+from service.extensions import session
 from service.transparency import LogIntegrityError, latest_checkpoint, tile_bytes
 
 CACHE_PARTIAL = "public, max-age=60"
@@ -32,12 +32,12 @@ def tile(tile_path: str) -> Response:
         wanted = parse_tile_path(tile_path)
     except TileError as exc:
         abort(404, description=f"Not a tlog-tiles path: {exc}")
-    latest = latest_checkpoint(db.session)
+    latest = latest_checkpoint(session())
     size = latest.size if latest is not None else 0
     if not in_tree(wanted, size):
         abort(404, description=f"The log's tree of {size} entries has no tile/{tile_path}.")
     try:
-        data = tile_bytes(db.session, wanted)
+        data = tile_bytes(session(), wanted)
     except (LogIntegrityError, TileError) as exc:
         abort(503, description=f"This tile cannot be served: {exc}")
     return _octets(data, full=wanted.full, compress=wanted.level == ENTRIES)
@@ -57,4 +57,5 @@ def _octets(data: bytes, *, full: bool, compress: bool) -> Response:
         response.vary.add("Accept-Encoding")
     response.headers["Cache-Control"] = CACHE_IMMUTABLE if full else CACHE_PARTIAL
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place; it returns self typed as werkzeug's Response
+    return response

@@ -51,9 +51,9 @@ def _abandoned_event(session: Session, draw_id: str) -> dict[str, Any] | None:
     for entry in session.scalars(
         select(LogEntry.entry).where(LogEntry.entry.contains(marker, autoescape=True)).order_by(LogEntry.index)
     ):
-        event = json.loads(entry)
+        event: dict[str, Any] = json.loads(entry)
         if event.get("type") == "draw.abandoned" and event.get("draw_id") == draw_id:
-            return event  # type: ignore[no-any-return]
+            return event
     return None
 
 

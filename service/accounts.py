@@ -3,6 +3,7 @@
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,7 +46,7 @@ _ADVICE = _l(
 )
 
 
-def _weakness(result: dict[str, Any]) -> LazyString:
+def _weakness(result: Mapping[str, Any]) -> LazyString:
     """Why zxcvbn finds a password guessable, in words this service translates."""
     if any(match.get("dictionary_name") == "user_inputs" for match in result.get("sequence", [])):
         return _l("it contains your username, your name or your office")

@@ -28,9 +28,9 @@ def now() -> datetime:
     """The present for the draw's timing rules: the real UTC time unless a test moved it."""
     if not has_app_context():
         return utcnow()
-    fixed = current_app.extensions.get(_FIXED)
+    fixed: datetime | None = current_app.extensions.get(_FIXED)
     if fixed is not None:
-        return fixed  # type: ignore[no-any-return]
+        return fixed
     settings = current_app.extensions.get("sunshine_settings")
     clock_file = getattr(settings, "clock_file", None)
     if clock_file is not None:

@@ -11,17 +11,17 @@ from wtforms import (
     DateTimeLocalField,
     PasswordField,
     RadioField,
-    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3's; not in types-WTForms 3.2.1
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from service.inputs import MAX_ID, IntegerField
 
 
-class Form(FlaskForm):  # type: ignore[misc]
+class Form(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped: FlaskForm is Any
     """Every form: WTForms' own messages ("This field is required.") in Taiwan's Chinese.
 
     They come from this application's catalogue (listed in `service.i18n.wtforms_messages`), in

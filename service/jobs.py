@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def run_job(name: str, work: Callable[[], None], on_failure: Callable[[], None]) -> None:
     """Run `work` in the background (inline under tests); on an exception, log and call `on_failure`."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy typed as Flask
 
     def target() -> None:
         with app.app_context():

@@ -134,7 +134,7 @@ class RuleLine:
         return stage_label(self.stage)
 
     def __str__(self) -> str:
-        return gettext("%(stage)s: %(text)s", stage=self.label, text=self.text)
+        return str(gettext("%(stage)s: %(text)s", stage=self.label, text=self.text))  # flask_babel is untyped
 
 
 def _percent(basis_points: int) -> str:

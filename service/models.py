@@ -2,10 +2,14 @@
 
 Times are stored in UTC (`UTCDateTime` refuses naive values and gives aware ones back on every
 database); invariants that must hold whatever code writes a row are `CheckConstraint`s.
+
+This module is the schema, one class per table, and stays one file: the tables refer to each
+other by relationship and foreign key, Alembic's autogenerate compares against all of them at
+once, and a reader checking a migration wants the whole schema in one place.
 """
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -29,6 +33,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from service.extensions import db
+
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy makes db.Model from `Base` at run time; to mypy it is a variable, not a
+    # class to derive from, so the models are checked against `Base`.
+    from service.extensions import Base as Model
+else:
+    Model = db.Model
 
 ROLES = ("admin", "operator", "reviewer", "witness")
 DRAW_STATUSES = ("draft", "announced", "completed", "abandoned")
@@ -71,7 +82,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Office(db.Model):  # type: ignore[name-defined,misc]
+class Office(Model):
     """An ethics office (政風單位); every other row belongs to exactly one."""
 
     __tablename__ = "office"
@@ -89,7 +100,7 @@ class Office(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (CheckConstraint(f"name_disclosure IN {NAME_DISCLOSURE}", name="name_disclosure"),)
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, Model):  # type: ignore[misc]  # flask_login is untyped: UserMixin is Any
     """A person who signs in: an office's admin, operator, reviewer or witness."""
 
     __tablename__ = "user_account"
@@ -123,7 +134,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return bool(self.active)
 
 
-class DeclarationUpload(db.Model):  # type: ignore[name-defined,misc]
+class DeclarationUpload(Model):
     """An uploaded declaration file: its check, its preview and its import.
 
     The bytes live in `UploadedFile`, a row of their own: the job's heartbeat and progress
@@ -162,7 +173,7 @@ class DeclarationUpload(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class UploadedFile(db.Model):  # type: ignore[name-defined,misc]
+class UploadedFile(Model):
     """The bytes of one `DeclarationUpload`, kept only while they are needed.
 
     First the file as uploaded (a million rows is ~75 MB); once the check accepts it, only what
@@ -180,7 +191,7 @@ class UploadedFile(db.Model):  # type: ignore[name-defined,misc]
     checked: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
-class Declarant(db.Model):  # type: ignore[name-defined,misc]
+class Declarant(Model):
     """One declarant of one year: the unit the lottery counts and draws (one entry each)."""
 
     __tablename__ = "declarant"
@@ -246,7 +257,7 @@ class Declarant(db.Model):  # type: ignore[name-defined,misc]
         return national_id_of(self)
 
 
-class Draw(db.Model):  # type: ignore[name-defined,misc]
+class Draw(Model):
     """A draw from one office's declarants of one year, from draft to completion."""
 
     __tablename__ = "draw"
@@ -352,7 +363,7 @@ class Draw(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class DrandRound(db.Model):  # type: ignore[name-defined,misc]
+class DrandRound(Model):
     """A drand quicknet round the service has verified (public data, kept so that an abandoned
     draw's outcome can be shown once its round is out; verified again whenever it is read)."""
 
@@ -364,7 +375,7 @@ class DrandRound(db.Model):  # type: ignore[name-defined,misc]
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SigningKey(db.Model):  # type: ignore[name-defined,misc]
+class SigningKey(Model):
     """A public office key; its private half lives encrypted under `keys/` (never in the database)."""
 
     __tablename__ = "signing_key"
@@ -379,7 +390,7 @@ class SigningKey(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (CheckConstraint("status IN ('active', 'retired')", name="status"),)
 
 
-class LogEntry(db.Model):  # type: ignore[name-defined,misc]
+class LogEntry(Model):
     """One leaf of the transparency log. Append-only: triggers refuse UPDATE and DELETE."""
 
     __tablename__ = "log_entry"
@@ -394,7 +405,7 @@ class LogEntry(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (CheckConstraint('"index" >= 0', name="index"),)
 
 
-class Checkpoint(db.Model):  # type: ignore[name-defined,misc]
+class Checkpoint(Model):
     """A signed checkpoint over the log's first `size` leaves. Append-only."""
 
     __tablename__ = "log_checkpoint"
@@ -407,7 +418,7 @@ class Checkpoint(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ReviewCase(db.Model):  # type: ignore[name-defined,misc]
+class ReviewCase(Model):
     """One declaration under substantive review: drawn by a draw, or a case-based check (個案查核).
 
     The row holds the current state (a projection of its events, `service.reviews.replay`); the
@@ -462,7 +473,7 @@ class ReviewCase(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class ReviewEvent(db.Model):  # type: ignore[name-defined,misc]
+class ReviewEvent(Model):
     """One entry of a case's history. Append-only: triggers refuse UPDATE and DELETE.
 
     A correction is a new event whose `corrects_id` names the event it corrects. Each event's
@@ -520,7 +531,7 @@ class ReviewEvent(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class DrawWitness(db.Model):  # type: ignore[name-defined,misc]
+class DrawWitness(Model):
     """Which signed-in user is which announced witness of a draw: written once, at the announcement.
 
     Append-only (triggers refuse UPDATE and DELETE): who may confirm cannot change afterwards.
@@ -545,7 +556,7 @@ class DrawWitness(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class DrawWitnessConfirmation(db.Model):  # type: ignore[name-defined,misc]
+class DrawWitnessConfirmation(Model):
     """A witness's confirmation of a completed draw, from their own sign-in. Append-only.
 
     Its `draw.witness_confirmed` log event is at `log_index`, written in the same transaction.
@@ -564,7 +575,7 @@ class DrawWitnessConfirmation(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (UniqueConstraint("draw_pk", "witness"), CheckConstraint("log_index >= 0", name="log_index"))
 
 
-class WitnessCosignature(db.Model):  # type: ignore[name-defined,misc]
+class WitnessCosignature(Model):
     """A witness's C2SP cosignature on one of the office's checkpoints (`service.witnessing`).
 
     Stored only after it verified against the configured witness key and the stored checkpoint
@@ -600,7 +611,7 @@ def _install_triggers() -> None:
 _install_triggers()
 
 
-class UserSession(db.Model):  # type: ignore[name-defined,misc]
+class UserSession(Model):
     """A signed-in session, kept on the server so that signing out (or an admin) can end it."""
 
     __tablename__ = "user_session"
@@ -615,7 +626,7 @@ class UserSession(db.Model):  # type: ignore[name-defined,misc]
     user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 
-class AuthEvent(db.Model):  # type: ignore[name-defined,misc]
+class AuthEvent(Model):
     """A sign-in, failure, lockout, second-factor step or sign-out."""
 
     __tablename__ = "auth_event"
@@ -628,7 +639,7 @@ class AuthEvent(db.Model):  # type: ignore[name-defined,misc]
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class LoginCounter(db.Model):  # type: ignore[name-defined,misc]
+class LoginCounter(Model):
     """A sign-in counter every worker and host shares when there is no Redis (`service.throttle`):
     attempts per address in a time window, or failures in a row of an account or an address."""
 
@@ -642,7 +653,7 @@ class LoginCounter(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[int] = mapped_column(Integer, index=True)
 
 
-class RecoveryCode(db.Model):  # type: ignore[name-defined,misc]
+class RecoveryCode(Model):
     """A single-use code that stands in for the authenticator app's 6-digit code."""
 
     __tablename__ = "recovery_code"
@@ -660,7 +671,7 @@ class RecoveryCode(db.Model):  # type: ignore[name-defined,misc]
 API_TOKEN_SCOPES = ("read", "write")
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(Model):
     """A named API token of a user for the JSON API: it expires, can be revoked, and is read-only
     or read-write. Only its SHA-256 is stored."""
 

@@ -263,7 +263,7 @@ def use_recovery_code(session: Session, user: User, code: str, now: datetime) ->
         .values(used_at=now, sealed_for_display=None)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # execute() is typed Result, not CursorResult
 
 
 def open_session(session: Session, user: User, client: Client) -> str:

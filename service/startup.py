@@ -14,13 +14,13 @@ def run_self_check(log: Any) -> list[str]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from service import create_app
-    from service.extensions import db
+    from service.extensions import db, session
     from service.integrity import self_check
 
     app = create_app()
     with app.app_context():
         try:
-            problems = self_check(db.session)
+            problems = self_check(session())
         except SQLAlchemyError as exc:
             log.warning("self-check skipped: the database is not ready (%s)", type(exc).__name__)
             return []

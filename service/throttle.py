@@ -18,10 +18,11 @@ Two kinds of counter, both read against the injected clock (`service.clock`), ne
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from flask import Flask
-from sqlalchemy import case, delete, select
+from sqlalchemy import Table, case, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.models import LoginCounter
@@ -72,14 +73,11 @@ class DatabaseStore:
         self.session = session
 
     def add(self, key: str, now: int, ttl: int) -> int:
-        table = LoginCounter.__table__
-        if self.session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        table = cast(Table, LoginCounter.__table__)  # typed FromClause; a declared model's is a Table
+        insert = postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert
         self.session.execute(delete(LoginCounter).where(LoginCounter.expires_at <= now, LoginCounter.key != key))
-        statement = insert(table).values(key=key, count=1, last_at=now, expires_at=now + ttl)
-        statement = statement.on_conflict_do_update(
+        first_attempt = insert(table).values(key=key, count=1, last_at=now, expires_at=now + ttl)
+        statement = first_attempt.on_conflict_do_update(
             index_elements=[table.c.key],
             set_={
                 "count": case((table.c.expires_at <= now, 1), else_=table.c.count + 1),
@@ -180,7 +178,7 @@ def store_for(app: Flask, session: Session) -> Store:
     if cached is None:
         cached = RedisStore(settings.redis_url) if kind == "redis" else MemoryStore()
         app.extensions["sunshine_login_store"] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def counting_kind(settings: Any) -> str:
@@ -210,7 +208,8 @@ def delay_after(failures: int, free: int, policy: Policy = POLICY) -> int:
     """Seconds to wait after `failures` in a row: none before `free`, then doubling, bounded."""
     if failures < free:
         return 0
-    return min(policy.first_delay_seconds * 2 ** min(failures - free, 30), policy.max_delay_seconds)
+    doubling: int = 2 ** min(failures - free, 30)  # typeshed types int ** int as Any (a negative power is a float)
+    return min(policy.first_delay_seconds * doubling, policy.max_delay_seconds)
 
 
 def wait_seconds(store: Store, username: str, ip: str, now: int, policy: Policy = POLICY) -> int:

@@ -177,14 +177,14 @@ def verify_log(session: Session) -> list[str]:
             problems.append(f"log entry {row.index} was changed: its text no longer matches its leaf hash")
         leaves.append(leaf_hash(data))
     verifiers = [parse_vkey(key.vkey) for key in session.scalars(select(SigningKey))]
-    for row in session.scalars(select(Checkpoint).order_by(Checkpoint.size)):
+    for checkpoint in session.scalars(select(Checkpoint).order_by(Checkpoint.size)):
         try:
-            body = open_checkpoint(row.note, verifiers)
+            body = open_checkpoint(checkpoint.note, verifiers)
         except ProtocolError as exc:
-            problems.append(f"checkpoint {row.size} does not verify: {exc}")
+            problems.append(f"checkpoint {checkpoint.size} does not verify: {exc}")
             continue
-        if body.size != row.size or body.root != bytes(row.root):
-            problems.append(f"checkpoint {row.size}: stored size or root differs from its signed note")
-        if row.size > len(leaves) or tree_hash(leaves[: row.size]) != body.root:
-            problems.append(f"checkpoint {row.size}: the stored log no longer gives its root")
+        if body.size != checkpoint.size or body.root != bytes(checkpoint.root):
+            problems.append(f"checkpoint {checkpoint.size}: stored size or root differs from its signed note")
+        if checkpoint.size > len(leaves) or tree_hash(leaves[: checkpoint.size]) != body.root:
+            problems.append(f"checkpoint {checkpoint.size}: the stored log no longer gives its root")
     return problems

@@ -339,7 +339,8 @@ def install_with_metadata(metadata: MetaData) -> None:
         for dialect, statements in _VERSIONS[version].items():
             for statement in statements:
                 # DDL() formats its text with %-style substitution; a literal % is written %%.
-                ddl = DDL(statement.replace("%", "%%")).execute_if(dialect=dialect)
+                escaped = statement.replace("%", "%%")
+                ddl = DDL(escaped).execute_if(dialect=dialect)  # type: ignore[no-untyped-call]  # DDL.__init__ is unannotated
                 event.listen(metadata, "after_create", ddl)
 
 

@@ -328,7 +328,7 @@ def _after_commit(session: Session) -> None:
     sizes: set[int] = session.info.pop(NEW_CHECKPOINT, set())
     if not sizes or not has_app_context():
         return
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy typed as Flask
     settings: Settings | None = app.extensions.get("sunshine_settings")
     if settings is None or not settings.witnesses or "sunshine_witnessing" not in app.extensions:
         return
@@ -352,7 +352,7 @@ def start_submissions(app: Flask) -> threading.Thread:
 
 
 def _run(app: Flask) -> None:
-    from service.extensions import db
+    from service.extensions import db, session
 
     submitter = submitter_of(app)
     with submitter.lock, app.app_context():
@@ -362,7 +362,7 @@ def _run(app: Flask) -> None:
                     sizes, submitter.pending = sorted(submitter.pending), set()
                 if not sizes:
                     break
-                submit_sizes(db.session, app.extensions["sunshine_settings"], submitter, sizes)
+                submit_sizes(session(), app.extensions["sunshine_settings"], submitter, sizes)
         except Exception:
             log.exception("witness submission failed")
             db.session.rollback()

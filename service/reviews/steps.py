@@ -5,6 +5,7 @@ these functions check the assignee. A correction is a new event that restates an
 and names it.
 """
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -196,7 +197,7 @@ def correct(
 def assign(
     session: Session,
     settings: Settings,
-    assignments: dict[int, User | None],
+    assignments: Mapping[int, User | None],
     actor: User,
     *,
     note: str = "",
