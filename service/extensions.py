@@ -8,7 +8,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 
 class Base(DeclarativeBase):
@@ -31,3 +31,12 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def session() -> Session:
+    """The current app context's session, as the `Session` that domain code takes.
+
+    `db.session` is a `scoped_session` proxy; calling it returns the context's `Session`, so
+    service functions keep their plain `sqlalchemy.orm.Session` parameter and callers pass this.
+    """
+    return db.session()
