@@ -94,17 +94,12 @@ def build_announcement(
     descriptive fields (rule text, witnesses) that verifiers ignore but the signature covers.
     Raises `AnnouncementError` for anything protocol §4 does not allow.
     """
-    entropy: dict[str, Any] = {"commitment": commitment}
-    if dice_count is not None:
-        entropy["dice"] = {"count": dice_count}
-    if use_drand:
-        if drand_round is None:
-            drand_round = (
-                round_at(scheduled_at)
-                if inputs_close_at is None
-                else first_round_after(inputs_close_at, DRAND_MARGIN_SECONDS)
-            )
-        entropy["drand"] = {"chain_hash": QUICKNET_CHAIN_HASH, "round": drand_round}
+    if use_drand and drand_round is None:
+        drand_round = (
+            round_at(scheduled_at)
+            if inputs_close_at is None
+            else first_round_after(inputs_close_at, DRAND_MARGIN_SECONDS)
+        )
     population_field: dict[str, Any] = {
         "digest": population.digest,
         "size": population.size,
@@ -121,7 +116,7 @@ def build_announcement(
             "office": office,
             "population": population_field,
             "stages": [stage.to_json() for stage in stages],
-            "entropy": entropy,
+            "entropy": _entropy_field(commitment, dice_count, drand_round if use_drand else None),
             "scheduled_at": format_timestamp(scheduled_at),
             "announced_at": format_timestamp(announced_at),
         }
@@ -131,6 +126,16 @@ def build_announcement(
     announcement = parse_announcement(document)
     check_against_population(announcement, population)
     return document
+
+
+def _entropy_field(commitment: str, dice_count: int | None, drand_round: int | None) -> dict[str, Any]:
+    """The announcement's `entropy`: the secret's commitment, and the dice and drand round if used."""
+    entropy: dict[str, Any] = {"commitment": commitment}
+    if dice_count is not None:
+        entropy["dice"] = {"count": dice_count}
+    if drand_round is not None:
+        entropy["drand"] = {"chain_hash": QUICKNET_CHAIN_HASH, "round": drand_round}
+    return entropy
 
 
 def parse_announcement(document: object) -> Announcement:
