@@ -104,21 +104,22 @@ def check_signature(beacon: Beacon, public_key: bytes = QUICKNET_PUBLIC_KEY) -> 
     from py_ecc.bls.g2_primitives import subgroup_check
     from py_ecc.bls.hash_to_curve import hash_to_G1
     from py_ecc.bls.point_compression import decompress_G1, decompress_G2
+    from py_ecc.bls.typing import G1Compressed, G2Compressed
     from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12
     from py_ecc.optimized_bls12_381.optimized_curve import G2, neg
     from py_ecc.optimized_bls12_381.optimized_pairing import final_exponentiate, miller_loop
 
     message = hashlib.sha256(beacon.round.to_bytes(8, "big")).digest()
     try:
-        signature_point = decompress_G1(int.from_bytes(bytes.fromhex(beacon.signature), "big"))  # type: ignore[arg-type]
+        signature_point = decompress_G1(G1Compressed(int.from_bytes(bytes.fromhex(beacon.signature), "big")))
         key_point = decompress_G2(
-            (int.from_bytes(public_key[:48], "big"), int.from_bytes(public_key[48:], "big"))  # type: ignore[arg-type]
+            G2Compressed((int.from_bytes(public_key[:48], "big"), int.from_bytes(public_key[48:], "big")))
         )
     except (ValueError, AssertionError):
         raise DrawRefused("drand signature is not a valid BLS12-381 point") from None
     if not subgroup_check(signature_point):
         raise DrawRefused("drand signature is not in the BLS12-381 G1 subgroup")
-    hashed = hash_to_G1(message, QUICKNET_DST, hashlib.sha256)  # type: ignore[arg-type]
+    hashed = hash_to_G1(message, QUICKNET_DST, hashlib.sha256)  # type: ignore[arg-type]  # py_ecc calls it: a constructor
     product = miller_loop(G2, signature_point, False) * miller_loop(neg(key_point), hashed, False)
     if final_exponentiate(product) != FQ12.one():
         raise DrawRefused(f"drand signature does not verify for round {beacon.round} of quicknet")
