@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from lottery import PROTOCOL
 from lottery.drand import QUICKNET_CHAIN_HASH, first_round_after, round_at, round_time
@@ -94,17 +94,12 @@ def build_announcement(
     descriptive fields (rule text, witnesses) that verifiers ignore but the signature covers.
     Raises `AnnouncementError` for anything protocol §4 does not allow.
     """
-    entropy: dict[str, Any] = {"commitment": commitment}
-    if dice_count is not None:
-        entropy["dice"] = {"count": dice_count}
-    if use_drand:
-        if drand_round is None:
-            drand_round = (
-                round_at(scheduled_at)
-                if inputs_close_at is None
-                else first_round_after(inputs_close_at, DRAND_MARGIN_SECONDS)
-            )
-        entropy["drand"] = {"chain_hash": QUICKNET_CHAIN_HASH, "round": drand_round}
+    if use_drand and drand_round is None:
+        drand_round = (
+            round_at(scheduled_at)
+            if inputs_close_at is None
+            else first_round_after(inputs_close_at, DRAND_MARGIN_SECONDS)
+        )
     population_field: dict[str, Any] = {
         "digest": population.digest,
         "size": population.size,
@@ -121,7 +116,7 @@ def build_announcement(
             "office": office,
             "population": population_field,
             "stages": [stage.to_json() for stage in stages],
-            "entropy": entropy,
+            "entropy": _entropy_field(commitment, dice_count, drand_round if use_drand else None),
             "scheduled_at": format_timestamp(scheduled_at),
             "announced_at": format_timestamp(announced_at),
         }
@@ -131,6 +126,16 @@ def build_announcement(
     announcement = parse_announcement(document)
     check_against_population(announcement, population)
     return document
+
+
+def _entropy_field(commitment: str, dice_count: int | None, drand_round: int | None) -> dict[str, Any]:
+    """The announcement's `entropy`: the secret's commitment, and the dice and drand round if used."""
+    entropy: dict[str, Any] = {"commitment": commitment}
+    if dice_count is not None:
+        entropy["dice"] = {"count": dice_count}
+    if drand_round is not None:
+        entropy["drand"] = {"chain_hash": QUICKNET_CHAIN_HASH, "round": drand_round}
+    return entropy
 
 
 def parse_announcement(document: object) -> Announcement:
@@ -211,7 +216,7 @@ def check_against_population(announcement: Announcement, population: Population)
         raise AnnouncementError("population strata counts do not match the announcement")
 
 
-def _is_count(value: object) -> bool:
+def _is_count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
@@ -221,7 +226,7 @@ def _parse_population_field(value: object) -> tuple[str, int, dict[str, int], st
     digest, size, strata = value.get("digest"), value.get("size"), value.get("strata")
     if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
         raise AnnouncementError("population digest must be 64 lowercase hex characters")
-    if not _is_count(size) or size < 1:  # type: ignore[operator]
+    if not _is_count(size) or size < 1:
         raise AnnouncementError("population size must be a positive integer")
     if not isinstance(strata, dict) or not strata:
         raise AnnouncementError("population strata must map each stratum to its count")
@@ -250,7 +255,8 @@ def _parse_stages(value: object) -> list[Stage]:
             )
         if any(stage.name == name for stage in stages):
             raise AnnouncementError(f"stage name {name} is used twice")
-        if source != "population" and not any(stage.name == source for stage in stages):
+        earlier = any(stage.name == source for stage in stages)
+        if not isinstance(source, str) or (source != "population" and not earlier):
             raise AnnouncementError(
                 f"stage {name} draws from {source!r}, which is neither population nor an earlier stage"
             )
@@ -263,7 +269,7 @@ def _parse_stages(value: object) -> list[Stage]:
                 raise AnnouncementError(f"stage {name}: quota key {key!r} is not a stratum name")
             if not _is_count(k):
                 raise AnnouncementError(f"stage {name}: quota for {key} must be a whole number 0 or more")
-        stages.append(Stage(name=name, source=source, quota=dict(quota)))  # type: ignore[arg-type]
+        stages.append(Stage(name=name, source=source, quota=dict(quota)))
     return stages
 
 

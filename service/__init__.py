@@ -10,19 +10,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     Refuses to start when an endpoint lacks an access rule (see `service.access`).
     """
-    from public_site import public_blueprint
     from public_site.cache import install as install_response_cache
     from public_site.export import register_export_command
-    from service import database, i18n, web, witnessing
+    from service import i18n, web, witnessing
     from service.access import check_access_rules
-    from service.account import auth_blueprint
     from service.cli import register_commands
-    from service.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from service.operator import operator_blueprint
-    from service.public_api import api_blueprint
-    from service.review_api import review_api_blueprint
-    from service.reviewer import reviewer_blueprint
-    from service.witness import witness_blueprint
+    from service.extensions import db
 
     settings = settings or load_settings()
     from service.startup import protect_files, refuse_unsafe_production
@@ -39,22 +32,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["sunshine_settings"] = settings
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
 
-    database.configure_sqlite()
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "service" / "migrations"))
-    login_manager.init_app(app)
-    csrf.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
-    limiter.init_app(app)
-
+    _init_extensions(app)
     web.register_converters(app)
-    app.register_blueprint(auth_blueprint)
-    app.register_blueprint(operator_blueprint)
-    app.register_blueprint(api_blueprint)
-    app.register_blueprint(reviewer_blueprint)
-    app.register_blueprint(review_api_blueprint)
-    app.register_blueprint(witness_blueprint)
-    app.register_blueprint(public_blueprint)
+    _register_blueprints(app)
     web.register(app)
     i18n.register(app)
     register_commands(app)
@@ -66,3 +46,36 @@ def create_app(settings: Settings | None = None) -> Flask:
         # gunicorn --preload forks after this: no connection may be shared across workers.
         db.engine.dispose()
     return app
+
+
+def _init_extensions(app: Flask) -> None:
+    """Attach the unbound extensions of `service.extensions` to `app`."""
+    from service import database, i18n
+    from service.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    database.configure_sqlite()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "service" / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    limiter.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    """One blueprint per audience: account, operator, the two APIs, reviewer, witness, the public site."""
+    from public_site import public_blueprint
+    from service.account import auth_blueprint
+    from service.operator import operator_blueprint
+    from service.public_api import api_blueprint
+    from service.review_api import review_api_blueprint
+    from service.reviewer import reviewer_blueprint
+    from service.witness import witness_blueprint
+
+    app.register_blueprint(auth_blueprint)
+    app.register_blueprint(operator_blueprint)
+    app.register_blueprint(api_blueprint)
+    app.register_blueprint(reviewer_blueprint)
+    app.register_blueprint(review_api_blueprint)
+    app.register_blueprint(witness_blueprint)
+    app.register_blueprint(public_blueprint)

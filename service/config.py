@@ -134,16 +134,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if environment not in ENVIRONMENTS:
         raise ConfigError(f"SUNSHINE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
     instance_dir = Path(env.get("SUNSHINE_INSTANCE_DIR", ROOT / "instance"))
-    secret_key = env.get("SECRET_KEY", "")
-    if not secret_key:
-        if environment == "production":
-            raise ConfigError(
-                "SECRET_KEY is not set: production needs a long random secret "
-                '(python -c "import secrets; print(secrets.token_hex(32))")'
-            )
-        secret_key = _development_secret(instance_dir)
-    elif environment == "production" and len(secret_key) < 32:
-        raise ConfigError("SECRET_KEY is too short for production: use at least 32 random characters")
+    secret_key = _secret_key(env, environment, instance_dir)
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'sunshine.db'}"
     relays = tuple(r.strip() for r in env.get("DRAND_RELAYS", "").split(",") if r.strip())
     settings = Settings(
@@ -163,40 +154,73 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         drand_proxy=(env.get("SUNSHINE_DRAND_PROXY") or env.get("HTTPS_PROXY") or env.get("https_proxy") or "").strip()
         or None,
     )
-    min_notice = env.get("SUNSHINE_MIN_NOTICE_HOURS", "24")
-    if not min_notice.isascii() or not min_notice.isdigit() or int(min_notice) > 24 * 365:
-        raise ConfigError("SUNSHINE_MIN_NOTICE_HOURS must be a whole number of hours")
-    if environment == "production" and int(min_notice) < 24:
+    min_notice = _whole_number(env, "SUNSHINE_MIN_NOTICE_HOURS", "24", 0, 24 * 365, "a whole number of hours")
+    if environment == "production" and min_notice < 24:
         raise ConfigError("SUNSHINE_MIN_NOTICE_HOURS cannot be below 24 in production (protocol §4)")
-    login_counting = env.get("SUNSHINE_LOGIN_COUNTING", "")
-    if login_counting not in ("", "redis", "database", "memory"):
-        raise ConfigError("SUNSHINE_LOGIN_COUNTING must be redis, database or memory")
-    if login_counting == "redis" and not settings.redis_url:
-        raise ConfigError("SUNSHINE_LOGIN_COUNTING=redis needs REDIS_URL")
-    token_days = env.get("SUNSHINE_API_TOKEN_DAYS", "90")
-    if not token_days.isascii() or not token_days.isdigit() or not 1 <= int(token_days) <= 366:
-        raise ConfigError("SUNSHINE_API_TOKEN_DAYS must be a whole number of days from 1 to 366")
-    settings = settings.with_overrides(login_counting=login_counting, api_token_days=int(token_days))
+    login_counting = _login_counting(env, settings.redis_url)
+    token_days = _whole_number(env, "SUNSHINE_API_TOKEN_DAYS", "90", 1, 366, "a whole number of days from 1 to 366")
+    settings = settings.with_overrides(login_counting=login_counting, api_token_days=token_days)
     clock_file = env.get("SUNSHINE_CLOCK_FILE") or None
     if clock_file and environment == "production":
         raise ConfigError("SUNSHINE_CLOCK_FILE moves the draw clock: it is for development and tests, never production")
-    retention = env.get("SUNSHINE_UPLOAD_RETENTION_DAYS", "7")
-    if not retention.isascii() or not retention.isdigit() or not 1 <= int(retention) <= 366:
-        raise ConfigError("SUNSHINE_UPLOAD_RETENTION_DAYS must be a whole number of days from 1 to 366")
-    due_days = env.get("SUNSHINE_NOTICE_DUE_DAYS", str(Settings.notice_due_days))
-    if not due_days.isascii() or not due_days.isdigit() or not 1 <= int(due_days) <= 365:
-        raise ConfigError("SUNSHINE_NOTICE_DUE_DAYS must be a whole number of days from 1 to 365")
+    retention = _whole_number(
+        env, "SUNSHINE_UPLOAD_RETENTION_DAYS", "7", 1, 366, "a whole number of days from 1 to 366"
+    )
+    due_days = _whole_number(
+        env, "SUNSHINE_NOTICE_DUE_DAYS", str(Settings.notice_due_days), 1, 365, "a whole number of days from 1 to 365"
+    )
     data_key_file = env.get("SUNSHINE_DATA_KEY_FILE") or None
     settings = settings.with_overrides(
-        min_notice_hours=int(min_notice),
+        min_notice_hours=min_notice,
         clock_file=Path(clock_file) if clock_file else None,
         data_key=env.get("SUNSHINE_DATA_KEY", "").strip(),
         data_key_file=Path(data_key_file) if data_key_file else None,
-        upload_retention_days=int(retention),
-        notice_due_days=int(due_days),
+        upload_retention_days=retention,
+        notice_due_days=due_days,
     )
     if relays:
         settings = settings.with_overrides(drand_relays=relays)
+    witness_timeout = _witness_timeout(env)
+    return settings.with_overrides(
+        witnesses=parse_witnesses(env.get("SUNSHINE_WITNESSES", "")), witness_timeout_seconds=witness_timeout
+    )
+
+
+def _secret_key(env: dict[str, str], environment: str, instance_dir: Path) -> str:
+    """`SECRET_KEY`: required and long in production, else the instance's own development secret."""
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if environment == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set: production needs a long random secret "
+                '(python -c "import secrets; print(secrets.token_hex(32))")'
+            )
+        return _development_secret(instance_dir)
+    if environment == "production" and len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY is too short for production: use at least 32 random characters")
+    return secret_key
+
+
+def _whole_number(env: dict[str, str], name: str, default: str, low: int, high: int, must_be: str) -> int:
+    """The variable `name` as a whole number from `low` to `high`; else `ConfigError` saying it `must_be`."""
+    text = env.get(name, default)
+    if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+        raise ConfigError(f"{name} must be {must_be}")
+    return int(text)
+
+
+def _login_counting(env: dict[str, str], redis_url: str | None) -> str:
+    """`SUNSHINE_LOGIN_COUNTING`: where failed sign-ins are counted ("" for the default)."""
+    login_counting = env.get("SUNSHINE_LOGIN_COUNTING", "")
+    if login_counting not in ("", "redis", "database", "memory"):
+        raise ConfigError("SUNSHINE_LOGIN_COUNTING must be redis, database or memory")
+    if login_counting == "redis" and not redis_url:
+        raise ConfigError("SUNSHINE_LOGIN_COUNTING=redis needs REDIS_URL")
+    return login_counting
+
+
+def _witness_timeout(env: dict[str, str]) -> float:
+    """`SUNSHINE_WITNESS_TIMEOUT_SECONDS`: how long to wait for one witness, 0.1 to 120 s."""
     timeout = env.get("SUNSHINE_WITNESS_TIMEOUT_SECONDS", str(Settings.witness_timeout_seconds))
     try:
         witness_timeout = float(timeout)
@@ -204,9 +228,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         witness_timeout = -1.0
     if not 0.1 <= witness_timeout <= 120:
         raise ConfigError("SUNSHINE_WITNESS_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 120")
-    return settings.with_overrides(
-        witnesses=parse_witnesses(env.get("SUNSHINE_WITNESSES", "")), witness_timeout_seconds=witness_timeout
-    )
+    return witness_timeout
 
 
 def parse_witnesses(text: str) -> tuple[WitnessEndpoint, ...]:

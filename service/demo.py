@@ -115,11 +115,31 @@ DEMO_SECRET_AT = DEMO_SCHEDULED + timedelta(seconds=90)
 DEMO_DRAW_ID = f"{DEMO_OFFICE}-{DEMO_YEAR}-annual"
 DEMO_DICE = "50104646865477507016"
 DEMO_WITNESSES = ("監察員 李大同", "主計室 王小華", "人事室 陳美惠")
+#: When the recorded round was seen: two seconds after quicknet published it.
+DEMO_BEACON_SEEN = datetime.fromtimestamp(round_time(DEMO_ROUND) + 2, UTC)
 DEMO_BEACON = Beacon(
     DEMO_ROUND,
     "fc1873a13f3545aeade8401532ef5519920652eee6b0d2b19ca12643b87b3587",
     "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b",
 )
+
+
+def enter_demo_inputs(
+    session: Session,
+    settings: Settings,
+    draw_pk: int,
+    *,
+    dice_at: datetime,
+    secret_at: datetime,
+    beacon_at: datetime | None = DEMO_BEACON_SEEN,
+) -> None:
+    """Enter an announced demo-round draw's inputs, each at its moment: the dice of protocol §8,
+    the sealed secret, and the recorded quicknet round (none when `beacon_at` is None). The demo
+    loader and every test draw take this path."""
+    enter_dice(session, settings, draw_pk, DEMO_DICE, now=dice_at)
+    reveal_secret(session, settings, draw_pk, now=secret_at)
+    if beacon_at is not None:
+        record_beacon(session, settings, draw_pk, DEMO_BEACON, now=beacon_at)
 
 
 def _import_year(session: Session, office: Office, user: User, year: int, data: bytes) -> None:
@@ -188,16 +208,13 @@ def _completed_demo_draw(session: Session, settings: Settings, office: Office, o
     setup = demo_setup(draw_id, title, DEMO_YEAR, scheduled, DEMO_WINDOW_MINUTES)
     draw = save_draft(session, office=office, user=operator, setup=setup, now=DEMO_ANNOUNCED)
     announce(session, settings, draw.id, operator, now=DEMO_ANNOUNCED, drand_round=DEMO_ROUND)
-    enter_dice(session, settings, draw.id, DEMO_DICE, now=DEMO_DICE_AT)
-    reveal_secret(session, settings, draw.id, now=DEMO_SECRET_AT)
-    beacon_seen = datetime.fromtimestamp(round_time(DEMO_ROUND) + 2, UTC)
-    record_beacon(session, settings, draw.id, DEMO_BEACON, now=beacon_seen)
-    complete(session, settings, draw.id, now=beacon_seen)
+    enter_demo_inputs(session, settings, draw.id, dice_at=DEMO_DICE_AT, secret_at=DEMO_SECRET_AT)
+    complete(session, settings, draw.id, now=DEMO_BEACON_SEEN)
     advance_reveal(session, draw.id, 10**9)
     # The first demo witness confirms from their own account, as on the day; the others have not yet.
     witness = session.scalar(select(User).where(User.username == DEMO_WITNESS_USERS[0][0]))
     if witness is not None:
-        confirm(session, settings, draw.id, witness, now=beacon_seen + timedelta(minutes=5))
+        confirm(session, settings, draw.id, witness, now=DEMO_BEACON_SEEN + timedelta(minutes=5))
 
 
 #: How far the demo year's review cases get: (steps after `drawn`, days until the last step's due date).
@@ -260,7 +277,7 @@ def _demo_reviews(session: Session, settings: Settings, office: Office, users: d
             session, settings, draw, users["admin"], due_on=taipei_today(start) + timedelta(days=25), now=start
         )
     reviewer = users["reviewer"]
-    unassigned = {case.id: reviewer for case in cases if case.assignee_id != reviewer.id}
+    unassigned: dict[int, User | None] = {case.id: reviewer for case in cases if case.assignee_id != reviewer.id}
     assign(session, settings, unassigned, users["admin"], now=start)
     review = [case for case in cases if case.stage == "review"]
     comparison = [case for case in cases if case.stage == "comparison"]

@@ -21,18 +21,23 @@ from sqlalchemy.orm import Session, defer
 from lottery.announcement import build_announcement, parse_announcement
 from lottery.canonical import canonical_json, digest
 from lottery.drand import Beacon, round_time
-from lottery.draw import DrawInputs, check_dice
+from lottery.draw import check_dice
 from lottery.engine import run_draw_from_file
 from lottery.errors import ProtocolError
-from lottery.population import parse_population
-from lottery.signing import sign_document
+from lottery.population import Population, parse_population
+from lottery.signing import Signer, sign_document
 from lottery.timestamps import format_timestamp
 from service import clock
 from service.abandoned import remember_beacon
 from service.bindings import freeze_bindings
 from service.config import Settings
 from service.declarations import population_file
-from service.draw_rules import DrawRuleError
+from service.draw_record import inputs_of as inputs_of
+from service.draw_record import parse_json as parse_json
+from service.draw_record import ready_to_complete as ready_to_complete
+from service.draw_record import recorded_inputs as recorded_inputs
+from service.draw_record import secret_opens as secret_opens
+from service.draw_rules import DrawRuleError, Plan
 from service.draws import plan_for, rule_of
 from service.i18n import taipei_time
 from service.keystore import current_signer, signer_for
@@ -44,20 +49,6 @@ from service.witnesses import WitnessError, bind_witnesses
 
 log = logging.getLogger(__name__)
 TAIPEI = ZoneInfo("Asia/Taipei")
-
-
-def secret_opens(draw: Draw, settings: Settings) -> bool:
-    """True when the draw's sealed secret can still be opened with this deployment's key."""
-    try:
-        unseal_secret(
-            draw.sealed_secret or b"",
-            draw_id=draw.draw_id,
-            committed=draw.commitment or "",
-            deployment_secret=settings.secret_key,
-        )
-    except SecretLost:
-        return False
-    return True
 
 
 class DrawLifecycleError(ValueError):
@@ -113,14 +104,7 @@ def announce(
     now = now or clock.now()
     draw = lock_draw(session, draw_pk)
     _require(draw, "draft")
-    hours = notice_hours(draw, settings)
-    if draw.scheduled_at - now < timedelta(hours=hours):
-        raise DrawLifecycleError(
-            _l(
-                "The draw must be announced at least %(hours)s hours before it happens; choose a later time.",
-                hours=hours,
-            )
-        )
+    _require_notice(draw, settings, now)
     inputs_close_at = draw.scheduled_at + timedelta(minutes=draw.input_window_minutes)
     office = session.get(Office, draw.office_id)
     if office is None:
@@ -134,31 +118,8 @@ def announce(
     signer = current_signer(session, settings)
     secret = new_secret()
     sealed, committed = seal_secret(secret, draw_id=draw.draw_id, deployment_secret=settings.secret_key)
-    document = build_announcement(
-        draw_id=draw.draw_id,
-        title=draw.title,
-        office=office.name,
-        population=population,
-        stages=list(plan.stages),
-        commitment=committed,
-        dice_count=draw.dice_count,
-        use_drand=draw.use_drand,
-        scheduled_at=draw.scheduled_at,
-        announced_at=now,
-        inputs_close_at=inputs_close_at,
-        drand_round=drand_round,
-        bindings_digest=bindings.digest,
-        extra={
-            "year": draw.roc_year,
-            "rule": {
-                "rate_basis_points": draw.rate_bp,
-                "rounding": draw.rounding,
-                "grouping": draw.grouping,
-                "comparison_rate_basis_points": draw.comparison_rate_bp,
-                "derivation": list(plan.explanation),
-            },
-            "witnesses": list(draw.witnesses),
-        },
+    document = _announcement_document(
+        draw, office, population, plan, committed, now, inputs_close_at, drand_round, bindings.digest
     )
     data = canonical_json(document)
     next_index = log_size(session)  # before any change: the fixed fields are written in one UPDATE
@@ -182,6 +143,12 @@ def announce(
         bind_witnesses(session, draw)  # which user is which announced witness, fixed from now on
     except WitnessError as exc:
         raise DrawLifecycleError(exc.args[0]) from None
+    _log_announced(session, signer, draw, population.digest, now)
+    return draw
+
+
+def _log_announced(session: Session, signer: Signer, draw: Draw, population_digest: str, now: datetime) -> None:
+    """Append `draw.announced` (protocol §10) to the transparency log."""
     record(
         session,
         [signer],
@@ -191,11 +158,62 @@ def announce(
                 "time": format_timestamp(now),
                 "draw_id": draw.draw_id,
                 "announcement_digest": draw.announcement_digest,
-                "population_digest": population.digest,
+                "population_digest": population_digest,
             }
         ],
     )
-    return draw
+
+
+def _require_notice(draw: Draw, settings: Settings, now: datetime) -> None:
+    """Refuse an announcement that gives less notice than the draw needs (`notice_hours`)."""
+    hours = notice_hours(draw, settings)
+    if draw.scheduled_at - now < timedelta(hours=hours):
+        raise DrawLifecycleError(
+            _l(
+                "The draw must be announced at least %(hours)s hours before it happens; choose a later time.",
+                hours=hours,
+            )
+        )
+
+
+def _announcement_document(
+    draw: Draw,
+    office: Office,
+    population: Population,
+    plan: Plan,
+    committed: str,
+    announced_at: datetime,
+    inputs_close_at: datetime,
+    drand_round: int | None,
+    bindings_digest: str | None,
+) -> dict[str, Any]:
+    """The announcement of `draw` (protocol §4), with its rule and witnesses as descriptive fields."""
+    return build_announcement(
+        draw_id=draw.draw_id,
+        title=draw.title,
+        office=office.name,
+        population=population,
+        stages=list(plan.stages),
+        commitment=committed,
+        dice_count=draw.dice_count,
+        use_drand=draw.use_drand,
+        scheduled_at=draw.scheduled_at,
+        announced_at=announced_at,
+        inputs_close_at=inputs_close_at,
+        drand_round=drand_round,
+        bindings_digest=bindings_digest,
+        extra={
+            "year": draw.roc_year,
+            "rule": {
+                "rate_basis_points": draw.rate_bp,
+                "rounding": draw.rounding,
+                "grouping": draw.grouping,
+                "comparison_rate_basis_points": draw.comparison_rate_bp,
+                "derivation": list(plan.explanation),
+            },
+            "witnesses": list(draw.witnesses),
+        },
+    )
 
 
 def start_live(session: Session, draw_pk: int, now: datetime | None = None) -> Draw:
@@ -339,21 +357,6 @@ def record_beacon(
     return draw
 
 
-def inputs_of(draw: Draw) -> DrawInputs:
-    """The inputs recorded so far, in the shape the protocol takes."""
-    beacon = draw.drand_beacon
-    return DrawInputs(
-        secret=draw.revealed_secret or "",
-        dice=draw.dice,
-        drand=Beacon(beacon["round"], beacon["randomness"], beacon["signature"]) if beacon else None,
-    )
-
-
-def ready_to_complete(draw: Draw) -> bool:
-    """True when every announced input is recorded and the result is not yet computed."""
-    return draw.status == "announced" and draw.drawn_at is not None and draw.result is None
-
-
 def compute_result(draw: Draw) -> dict[str, Any]:
     """The result document from the stored frozen documents and recorded inputs (pure)."""
     if draw.population_tsv is None or draw.announcement is None or draw.drawn_at is None:
@@ -368,13 +371,6 @@ def compute_result(draw: Draw) -> dict[str, Any]:
         format_timestamp(draw.drawn_at),
         verify_bls=False,  # the beacon was verified when it was recorded
     )
-
-
-def parse_json(data: bytes) -> Any:
-    """Parse stored canonical JSON."""
-    from lottery.canonical import load_canonical
-
-    return load_canonical(data, "stored document")
 
 
 def complete(
@@ -440,30 +436,6 @@ def advance_reveal(session: Session, draw_pk: int, count: int) -> Draw:
     total = sum(len(stage["selected"]) for stage in parse_json(draw.result or b"{}")["stages"])
     draw.revealed_count = max(draw.revealed_count, min(total, count))
     return draw
-
-
-def recorded_inputs(draw: Draw, settings: Settings) -> dict[str, Any]:
-    """What an abandoned draw publishes (protocol §10 `draw.abandoned`): every input recorded so far,
-    and the secret whenever this deployment can still unseal it, revealed or not."""
-    inputs: dict[str, Any] = {}
-    secret = draw.revealed_secret
-    if secret is None and draw.sealed_secret is not None:
-        try:
-            secret = unseal_secret(
-                draw.sealed_secret,
-                draw_id=draw.draw_id,
-                committed=draw.commitment or "",
-                deployment_secret=settings.secret_key,
-            )
-        except SecretLost:
-            secret = None
-    if secret is not None:
-        inputs["secret"] = secret
-    if draw.dice is not None:
-        inputs["dice"] = draw.dice
-    if draw.drand_beacon is not None:
-        inputs["drand"] = dict(draw.drand_beacon)
-    return inputs
 
 
 def abandon(session: Session, settings: Settings, draw_pk: int, reason: str, now: datetime | None = None) -> Draw:

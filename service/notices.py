@@ -132,20 +132,7 @@ def draw_notices(session: Session, settings: Settings, draw: Draw) -> DrawNotice
     if draw.status != "completed" or draw.result is None:
         raise NoticesUnavailable("the draw is not completed")
     stages = selected_stages(draw)
-    salts: dict[str, str] = {}
-    bound: dict[str, str] = {}
-    if draw.sealed_salts is not None and draw.bindings_digest is not None and draw.bindings_tsv is not None:
-        salts = dict(
-            unseal_salts(
-                bytes(draw.sealed_salts),
-                draw_id=draw.draw_id,
-                bindings_digest=draw.bindings_digest,
-                deployment_secret=settings.secret_key,
-            )
-        )
-        for line in bytes(draw.bindings_tsv).decode("ascii", "replace").splitlines():
-            case, _, value = line.partition("\t")
-            bound[case] = value
+    salts, bound = _salts_and_bindings(draw, settings)
     people = {
         person.case_number: person
         for person in session.scalars(
@@ -184,6 +171,26 @@ def draw_notices(session: Session, settings: Settings, draw: Draw) -> DrawNotice
         due_on=due_date(draw, settings),
         notices=notices,
     )
+
+
+def _salts_and_bindings(draw: Draw, settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+    """The draw's salts (unsealed) and committed bindings by case number; empty for a draw
+    announced before bindings existed."""
+    salts: dict[str, str] = {}
+    bound: dict[str, str] = {}
+    if draw.sealed_salts is not None and draw.bindings_digest is not None and draw.bindings_tsv is not None:
+        salts = dict(
+            unseal_salts(
+                bytes(draw.sealed_salts),
+                draw_id=draw.draw_id,
+                bindings_digest=draw.bindings_digest,
+                deployment_secret=settings.secret_key,
+            )
+        )
+        for line in bytes(draw.bindings_tsv).decode("ascii", "replace").splitlines():
+            case, _, value = line.partition("\t")
+            bound[case] = value
+    return salts, bound
 
 
 def _reproduces(case: str, salt: str, identity: str, committed: str | None) -> bool:

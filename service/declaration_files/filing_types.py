@@ -125,9 +125,12 @@ def template_csv() -> bytes:
 def template_xlsx() -> bytes:
     """The template as an XLSX workbook, every cell text (so Excel keeps 114/03/15 and IDs as typed)."""
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     workbook = Workbook()
     sheet = workbook.active
+    if not isinstance(sheet, Worksheet):  # a new workbook opens on its one worksheet
+        raise TypeError("a new workbook has no active worksheet")
     sheet.title = "申報名冊"
     sheet.append([COLUMN_LABELS[column][0] for column in TEMPLATE_COLUMNS])
     sheet.append(list(TEMPLATE_EXAMPLE))

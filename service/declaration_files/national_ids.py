@@ -46,7 +46,7 @@ _ID_DIGITS_OFFSET = ord("0") * sum(_ID_DIGIT_WEIGHTS)
 def _national_id_checksum_ok(national_id: str) -> bool:
     first = _ID_LETTER_VALUES[national_id[0]]
     second = national_id[1]
-    total = first // 10 + (first % 10) * 9
+    total: int = first // 10 + (first % 10) * 9
     total += _ID_WEIGHTS[0] * (int(second) if second.isdigit() else _ID_LETTER_VALUES[second] % 10)
     total += sum(map(operator.mul, national_id[2:].encode("ascii"), _ID_DIGIT_WEIGHTS)) - _ID_DIGITS_OFFSET
     return total % 10 == 0

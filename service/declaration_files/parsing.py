@@ -3,7 +3,7 @@ problem (`parse_declaration_file`, `read_declaration_file`)."""
 
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -28,7 +28,7 @@ from service.declaration_files.model import (
 )
 from service.declaration_files.national_ids import mask_national_id
 from service.declaration_files.rows import Problems, Row, RowReader, find_header, is_empty, row_width
-from service.declaration_files.sources import FileRefused, open_source
+from service.declaration_files.sources import FileRefused, RowFlag, RowSource, open_source
 
 # Which filing a merged declarant keeps: a regular filing first (it is the one the annual review
 # is about), then any other filing, then corrections and supplements (they amend another
@@ -80,8 +80,10 @@ class DeclarationList:
 
     def declarants(self) -> Iterator[Declarant]:
         """Every declarant, one per national ID, in order of first row."""
-        for *values, filings in self.declarant_values():
-            yield Declarant(*values, filings=tuple(Filing(*filing) for filing in filings))  # type: ignore[arg-type]
+        for values in self.declarant_values():
+            row, name, national_id, agency, title, kind, label, stratum, declared_on, year, filings = values
+            filed = tuple(Filing(*filing) for filing in filings)
+            yield Declarant(row, name, national_id, agency, title, kind, label, stratum, declared_on, year, filed)
 
     def kept_rows(self) -> Iterator[tuple[str, "Row", list["Row"] | None]]:
         """Each declarant as (national ID, the row whose values it keeps, all its rows when it
@@ -200,61 +202,7 @@ def read_declaration_file(
         return _refused(refusal.problem)
 
     problems = Problems(max_problems)
-    header: Header | None = None
-    reader: RowReader | None = None
-    rows_before_header = 0
-    valid: list[Row] = []
-    rows_read = 0
-    last_row = 0
-    next_progress = PROGRESS_EVERY
-    try:
-        for row, cells, flag in source.rows:
-            last_row = row
-            if progress is not None and row >= next_progress:
-                progress(row, source.total if source.total is not None and row <= source.total else None)
-                next_progress = row + PROGRESS_EVERY
-            width = flag.columns if flag is not None and flag.kind == "wide" else row_width(cells)
-            if flag is not None and flag.kind == "undecodable":
-                problems.add(
-                    row,
-                    None,
-                    "含有既非 UTF-8 也非 Big5（CP950）的位元組，無法解讀",
-                    "contains bytes that are neither UTF-8 nor Big5 (CP950) and cannot be read",
-                )
-            elif width > max_columns:
-                problems.add(
-                    row,
-                    None,
-                    f"共 {width:,} 欄，超過上限 {max_columns} 欄",
-                    f"{width:,} columns: at most {max_columns} are allowed",
-                )
-            elif is_empty(cells):
-                continue
-            elif reader is None:
-                problems_before = len(problems.items)
-                header = find_header(row, cells, problems, year)
-                if header is None:
-                    rows_before_header += 1
-                    if rows_before_header >= HEADER_SEARCH_ROWS:
-                        break
-                elif len(problems.items) > problems_before:
-                    break  # a column is missing or doubled: the rows cannot be read
-                else:
-                    reader = RowReader(header, problems)
-                continue
-            else:
-                parsed = reader.read(row, cells)
-                if parsed is not None:
-                    valid.append(parsed)
-            if header is not None:
-                rows_read += 1
-    except FileRefused as refusal:
-        problems.add(refusal.problem.row, None, refusal.problem.message_zh, refusal.problem.message_en)
-    finally:
-        source.rows.close()
-    if progress is not None and last_row:
-        progress(last_row, last_row)
-
+    header, valid, rows_read = _read_rows(source, problems, progress, max_columns, year)
     if header is None:
         expected = "、".join(label for label, _ in COLUMN_LABELS.values())
         problems.add(
@@ -281,6 +229,82 @@ def read_declaration_file(
     return DeclarationList([], merges, rows_read, source.encoding, years, chosen_strata, first_rows, merged_rows)
 
 
+def _read_rows(
+    source: RowSource,
+    problems: Problems,
+    progress: Callable[[int, int | None], None] | None,
+    max_columns: int,
+    year: int | None,
+) -> tuple[Header | None, list[Row], int]:
+    """Read the source's rows once: find the header, then check each row on its own.
+
+    Returns the header (None when none was found), the rows that passed and how many rows under
+    the header were read; the problems found go to `problems`.
+    """
+    header: Header | None = None
+    reader: RowReader | None = None
+    rows_before_header = 0
+    valid: list[Row] = []
+    rows_read = 0
+    last_row = 0
+    next_progress = PROGRESS_EVERY
+    try:
+        for row, cells, flag in source.rows:
+            last_row = row
+            if progress is not None and row >= next_progress:
+                progress(row, source.total if source.total is not None and row <= source.total else None)
+                next_progress = row + PROGRESS_EVERY
+            if not _unreadable(row, cells, flag, max_columns, problems):
+                if is_empty(cells):
+                    continue
+                if reader is None:
+                    problems_before = len(problems.items)
+                    header = find_header(row, cells, problems, year)
+                    if header is None:
+                        rows_before_header += 1
+                        if rows_before_header >= HEADER_SEARCH_ROWS:
+                            break
+                    elif len(problems.items) > problems_before:
+                        break  # a column is missing or doubled: the rows cannot be read
+                    else:
+                        reader = RowReader(header, problems)
+                    continue
+                parsed = reader.read(row, cells)
+                if parsed is not None:
+                    valid.append(parsed)
+            if header is not None:
+                rows_read += 1
+    except FileRefused as refusal:
+        problems.add(refusal.problem.row, None, refusal.problem.message_zh, refusal.problem.message_en)
+    finally:
+        source.rows.close()
+    if progress is not None and last_row:
+        progress(last_row, last_row)
+    return header, valid, rows_read
+
+
+def _unreadable(row: int, cells: Sequence[object], flag: RowFlag | None, max_columns: int, problems: Problems) -> bool:
+    """Add the problem of a row that cannot be read at all (undecodable bytes, too many columns)."""
+    width = flag.columns if flag is not None and flag.kind == "wide" else row_width(cells)
+    if flag is not None and flag.kind == "undecodable":
+        problems.add(
+            row,
+            None,
+            "含有既非 UTF-8 也非 Big5（CP950）的位元組，無法解讀",
+            "contains bytes that are neither UTF-8 nor Big5 (CP950) and cannot be read",
+        )
+        return True
+    if width > max_columns:
+        problems.add(
+            row,
+            None,
+            f"共 {width:,} 欄，超過上限 {max_columns} 欄",
+            f"{width:,} columns: at most {max_columns} are allowed",
+        )
+        return True
+    return False
+
+
 def _check_rows(
     valid: list[Row], header: Header, strata: Mapping[str, str], problems: Problems, form_year: int | None = None
 ) -> tuple[dict[str, Row], dict[str, list[Row]]]:
@@ -304,33 +328,8 @@ def _check_rows(
             f"{where_en} says year {file_year}, but year {form_year} was chosen for the upload; choose "
             f"{file_year}, or correct the file (a file without a year column takes the year chosen)",
         )
-    example_name, example_id = TEMPLATE_EXAMPLE[0], TEMPLATE_EXAMPLE[1]
     for r in valid:
-        if r.national_id == example_id and r.name == example_name:
-            problems.add(
-                r.row,
-                None,
-                "這是範本的範例列，請刪除後再上傳",
-                "this is the template's example row; delete it before uploading",
-            )
-        if r.year != file_year:
-            where_zh, where_en = header.where("year")
-            problems.add(
-                r.row,
-                "year",
-                f"{where_zh}：{r.year} 與檔案中其他 {year_rows} 列的年度 {file_year} 不同；一個檔案只能有一個年度",
-                f"{where_en}: {r.year} differs from {file_year}, the year of {year_rows} other rows; "
-                "a file holds one year",
-            )
-        if r.declaration_type not in strata:
-            where_zh, where_en = header.where("declaration_type")
-            label_zh, label_en = DECLARATION_TYPES[r.declaration_type]
-            problems.add(
-                r.row,
-                "declaration_type",
-                f"{where_zh}：抽籤規則沒有為「{label_zh}」指定分層",
-                f"{where_en}: the draw rule gives no stratum to {label_en} declarations",
-            )
+        _check_row_against_file(r, header, strata, problems, file_year, year_rows)
         first = first_rows.setdefault(r.national_id, r)
         if first is r:
             continue
@@ -345,3 +344,34 @@ def _check_rows(
             )
         merged_rows.setdefault(r.national_id, [first]).append(r)
     return first_rows, merged_rows
+
+
+def _check_row_against_file(
+    r: Row, header: Header, strata: Mapping[str, str], problems: Problems, file_year: int, year_rows: int
+) -> None:
+    """One row against the rest: not the template's example, the file's year, a type with a stratum."""
+    example_name, example_id = TEMPLATE_EXAMPLE[0], TEMPLATE_EXAMPLE[1]
+    if r.national_id == example_id and r.name == example_name:
+        problems.add(
+            r.row,
+            None,
+            "這是範本的範例列，請刪除後再上傳",
+            "this is the template's example row; delete it before uploading",
+        )
+    if r.year != file_year:
+        where_zh, where_en = header.where("year")
+        problems.add(
+            r.row,
+            "year",
+            f"{where_zh}：{r.year} 與檔案中其他 {year_rows} 列的年度 {file_year} 不同；一個檔案只能有一個年度",
+            f"{where_en}: {r.year} differs from {file_year}, the year of {year_rows} other rows; a file holds one year",
+        )
+    if r.declaration_type not in strata:
+        where_zh, where_en = header.where("declaration_type")
+        label_zh, label_en = DECLARATION_TYPES[r.declaration_type]
+        problems.add(
+            r.row,
+            "declaration_type",
+            f"{where_zh}：抽籤規則沒有為「{label_zh}」指定分層",
+            f"{where_en}: the draw rule gives no stratum to {label_en} declarations",
+        )

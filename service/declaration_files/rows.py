@@ -203,24 +203,24 @@ class RowReader:
             # memory, an ID written exactly and a plain name are checked here; anything else
             # goes through the full checks below.
             name, national_id = cells[name_at], cells[id_at]
-            agency = self.agencies.get(cells[agency_at])  # type: ignore[call-overload]
-            title = self.titles.get(cells[title_at])  # type: ignore[call-overload]
-            kind = self.types.get(cells[type_at])  # type: ignore[call-overload]
-            declared_on = self.dates.get(cells[date_at])  # type: ignore[call-overload]
-            year = self.fixed_year or self.years.get(cells[year_at])  # type: ignore[call-overload]
+            agency = self.agencies.get(cells[agency_at])
+            title = self.titles.get(cells[title_at])
+            kind = self.types.get(cells[type_at])
+            declared_on = self.dates.get(cells[date_at])
+            year = self.fixed_year or self.years.get(cells[year_at])
             if (
                 agency is not None
                 and title is not None
                 and kind is not None
                 and declared_on is not None
                 and year is not None
-                and plain_national_id(national_id)  # type: ignore[arg-type]
-                and name.isprintable()  # type: ignore[attr-defined]
-                and 0 < len(name) <= self.name_limit  # type: ignore[arg-type]
-                and not name[0].isspace()  # type: ignore[index]
-                and not name[-1].isspace()  # type: ignore[index]
+                and plain_national_id(national_id)
+                and name.isprintable()
+                and 0 < len(name) <= self.name_limit
+                and not name[0].isspace()
+                and not name[-1].isspace()
             ):
-                return Row(row, name, national_id, agency, title, kind, declared_on, year)  # type: ignore[arg-type]
+                return Row(row, name, national_id, agency, title, kind, declared_on, year)
         width = len(cells)
         try:
             name = _parse_name(cells[name_at] if name_at < width else None)

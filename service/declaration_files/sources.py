@@ -18,21 +18,26 @@ class FileRefused(Exception):
         self.problem = Problem(row, None, message_zh, message_en)
 
 
-class _RowFlag(NamedTuple):
+class RowFlag(NamedTuple):
+    """Why a row cannot be read as cells: bytes that decode as nothing, or too many columns."""
+
     kind: str  # "undecodable" or "wide"
     columns: int
 
 
-_Rows = Generator[tuple[int, Sequence[object], _RowFlag | None], None, None]
+_Rows = Generator[tuple[int, Sequence[object], RowFlag | None], None, None]
 
 
-class _RowSource(NamedTuple):
+class RowSource(NamedTuple):
+    """A file opened for reading: its rows (Excel row number, cells, flag), their count when
+    known, and the encoding found (`xlsx` for a workbook)."""
+
     rows: _Rows
     total: int | None
     encoding: str
 
 
-_UNDECODABLE = _RowFlag("undecodable", 0)
+_UNDECODABLE = RowFlag("undecodable", 0)
 
 
 def _decode_csv(data: bytes) -> tuple[str, str, set[int]]:
@@ -81,7 +86,7 @@ def _decodes(data: bytes, start: int, codec: str) -> bool:
     return True
 
 
-def _csv_source(data: bytes, max_columns: int) -> _RowSource:
+def _csv_source(data: bytes, max_columns: int) -> RowSource:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise FileRefused(
             None,
@@ -113,11 +118,11 @@ def _csv_source(data: bytes, max_columns: int) -> _RowSource:
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     if ends_open:
         total += 1
-    return _RowSource(_csv_rows(lines, delimiter, bad_lines, max_columns), total, encoding)
+    return RowSource(_csv_rows(lines, delimiter, bad_lines, max_columns), total, encoding)
 
 
 def _csv_rows(source: Iterable[str], delimiter: str, bad_lines: set[int], max_columns: int) -> _Rows:
-    flags: dict[int, _RowFlag] = dict.fromkeys(bad_lines, _UNDECODABLE)
+    flags: dict[int, RowFlag] = dict.fromkeys(bad_lines, _UNDECODABLE)
 
     def lines() -> Iterator[str]:
         # A line with more delimiters than the column limit is not handed to the csv module,
@@ -125,7 +130,7 @@ def _csv_rows(source: Iterable[str], delimiter: str, bad_lines: set[int], max_co
         for number, line in enumerate(source, 1):
             delimiters = line.count(delimiter)
             if delimiters >= max_columns:
-                flags.setdefault(number, _RowFlag("wide", delimiters + 1))
+                flags.setdefault(number, RowFlag("wide", delimiters + 1))
                 yield "\n"
             else:
                 yield line
@@ -149,7 +154,7 @@ def _csv_rows(source: Iterable[str], delimiter: str, bad_lines: set[int], max_co
         ) from error
 
 
-def _xlsx_source(data: bytes, max_uncompressed_bytes: int) -> _RowSource:
+def _xlsx_source(data: bytes, max_uncompressed_bytes: int) -> RowSource:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
@@ -205,10 +210,10 @@ def _xlsx_source(data: bytes, max_uncompressed_bytes: int) -> _RowSource:
             workbook.close()
 
     total = declared_rows if isinstance(declared_rows, int) and declared_rows > 0 else None
-    return _RowSource(rows(), total, "xlsx")
+    return RowSource(rows(), total, "xlsx")
 
 
-def open_source(data: bytes, filename: str, max_columns: int, max_uncompressed_bytes: int) -> _RowSource:
+def open_source(data: bytes, filename: str, max_columns: int, max_uncompressed_bytes: int) -> RowSource:
     suffix = filename.rsplit(".", 1)[-1].casefold() if "." in filename else ""
     is_zip = data.startswith(b"PK\x03\x04")
     is_ole = data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")

@@ -3,7 +3,7 @@ case counted once by its final or current state (from its append-only history, n
 projected columns)."""
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -224,7 +224,47 @@ def council_report(
         draw_query = draw_query.where(Draw.roc_year == roc_year)
     draws = session.scalars(draw_query.order_by(Draw.completed_at, Draw.id)).all()
     years = {roc_year} if roc_year is not None else {draw.roc_year for draw in draws}
+    declarations, by_declaration_type, population = _declarations(session, scoped, years)
 
+    drawn, comparison = _drawn_totals(session, draws)
+    case_rows = _case_rows(session, scoped, draws, roc_year)
+    cases = _count_cases(case_rows, first if period is not None else None, until)
+    office = session.get(Office, office_id) if office_id is not None else None
+    report = CouncilReport(
+        office_name=office.name if office else None,
+        roc_year=roc_year,
+        period=period,
+        declarations=declarations,
+        by_declaration_type=by_declaration_type,
+        population=population,
+        drawn=drawn,
+        comparison=comparison,
+        case_based=cases.case_based,
+        outcomes=cases.outcomes,
+        closed=cases.closed,
+        passed=cases.passed,
+        fines=cases.fines,
+        draws=tuple(DrawCounted(d.draw_id, d.roc_year, d.completed_at) for d in draws),
+    )
+    # Each case is counted once: the outcome rows are a partition of the cases.
+    if report.cases.total != cases.counted or report.decided.total + report.in_progress.total != cases.counted:
+        raise AssertionError(f"the outcomes add up to {report.cases.total}, not to the {cases.counted} cases")
+    return report
+
+
+def _drawn_totals(session: Session, draws: Sequence[Draw]) -> tuple[Split, Split]:
+    """`_drawn_split` summed over the draws."""
+    drawn = comparison = Split()
+    for draw in draws:
+        draw_drawn, draw_comparison = _drawn_split(session, draw)
+        drawn, comparison = _sum((drawn, draw_drawn)), _sum((comparison, draw_comparison))
+    return drawn, comparison
+
+
+def _declarations(
+    session: Session, scoped: Callable[[Any, Any], Any], years: set[int]
+) -> tuple[Split, dict[str, int], int]:
+    """The years' declarations: split by filing type, counted by type code, and in the population."""
     by_code: Counter[str] = Counter()
     regular = other = population = 0
     rows = session.execute(
@@ -244,69 +284,68 @@ def council_report(
             other += count
     order = list(DECLARATION_TYPES)
     by_declaration_type = dict(sorted(by_code.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+    return Split(regular, other), by_declaration_type, population
 
-    drawn = comparison = Split()
-    for draw in draws:
-        draw_drawn, draw_comparison = _drawn_split(session, draw)
-        drawn, comparison = _sum((drawn, draw_drawn)), _sum((comparison, draw_comparison))
 
+def _case_rows(
+    session: Session, scoped: Callable[[Any, Any], Any], draws: Sequence[Draw], roc_year: int | None
+) -> Sequence[tuple[ReviewCase, str]]:
+    """The cases of a year (`roc_year`), else those the `draws` opened and every case-based
+    check; each with its declaration's filing type and its history loaded."""
     case_query = scoped(select(ReviewCase, Declarant.declaration_type), ReviewCase).join(
         Declarant, ReviewCase.declarant_id == Declarant.id
     )
-    if period is not None:
+    if roc_year is None:
         draw_ids = [draw.id for draw in draws] or [-1]
         case_query = case_query.where((ReviewCase.draw_pk.in_(draw_ids)) | (ReviewCase.origin == "case-based"))
     else:
         case_query = case_query.where(ReviewCase.roc_year == roc_year)
-    case_rows = session.execute(case_query.options(selectinload(ReviewCase.events))).tuples().all()
+    rows: Sequence[tuple[ReviewCase, str]] = (
+        session.execute(case_query.options(selectinload(ReviewCase.events))).tuples().all()
+    )
+    return rows
 
-    outcomes = dict.fromkeys((*DECIDED_STATES, *OPEN_STATES), Split())
-    passed = dict.fromkeys(PASSED_STATES, Split())
-    closed = case_based = Split()
-    fines: dict[str, tuple[int, int]] = {}
-    counted = 0
+
+@dataclass
+class _CaseCounts:
+    """The cases counted once each: by outcome, closed, case-based, passed through, and their fines."""
+
+    outcomes: dict[str, Split] = field(default_factory=lambda: dict.fromkeys((*DECIDED_STATES, *OPEN_STATES), Split()))
+    passed: dict[str, Split] = field(default_factory=lambda: dict.fromkeys(PASSED_STATES, Split()))
+    closed: Split = Split()
+    case_based: Split = Split()
+    fines: dict[str, tuple[int, int]] = field(default_factory=dict)
+    counted: int = 0
+
+
+def _count_cases(
+    case_rows: Sequence[tuple[ReviewCase, str]], period_start: datetime | None, until: datetime | None
+) -> _CaseCounts:
+    """Count each case by where it stood at `until` (None: now); with `period_start`, a
+    case-based check opened before it belongs to an earlier period and is left out."""
+    counts = _CaseCounts()
     for case, declaration_type in case_rows:
         # Straight from the history: the figures are the events', whatever the row's columns say.
         standing = case_standing(list(case.events), until)
         if standing is None:  # opened after the period ends (or no history at all)
             continue
-        if period is not None and case.origin == "case-based" and min(e.recorded_at for e in case.events) < first:
+        if (
+            period_start is not None
+            and case.origin == "case-based"
+            and min(e.recorded_at for e in case.events) < period_start
+        ):
             continue  # a case-based check opened before the period: an earlier period's
         is_regular = declaration_type == "regular"
-        counted += 1
-        outcomes[standing.outcome] = outcomes[standing.outcome].plus(is_regular)
+        counts.counted += 1
+        counts.outcomes[standing.outcome] = counts.outcomes[standing.outcome].plus(is_regular)
         if standing.state == "closed":
-            closed = closed.plus(is_regular)
+            counts.closed = counts.closed.plus(is_regular)
         if case.origin == "case-based":
-            case_based = case_based.plus(is_regular)
+            counts.case_based = counts.case_based.plus(is_regular)
         for state in PASSED_STATES:
             if state in standing.passed:
-                passed[state] = passed[state].plus(is_regular)
+                counts.passed[state] = counts.passed[state].plus(is_regular)
         if standing.fine_amount is not None and standing.fine_ground is not None:
-            count, total = fines.get(standing.fine_ground, (0, 0))
-            fines[standing.fine_ground] = (count + 1, total + standing.fine_amount)
-
-    office_name = None
-    if office_id is not None:
-        office = session.get(Office, office_id)
-        office_name = office.name if office else None
-    report = CouncilReport(
-        office_name=office_name,
-        roc_year=roc_year,
-        period=period,
-        declarations=Split(regular, other),
-        by_declaration_type=by_declaration_type,
-        population=population,
-        drawn=drawn,
-        comparison=comparison,
-        case_based=case_based,
-        outcomes=outcomes,
-        closed=closed,
-        passed=passed,
-        fines=fines,
-        draws=tuple(DrawCounted(d.draw_id, d.roc_year, d.completed_at) for d in draws),
-    )
-    # Each case is counted once: the outcome rows are a partition of the cases.
-    if report.cases.total != counted or report.decided.total + report.in_progress.total != counted:
-        raise AssertionError(f"the outcomes add up to {report.cases.total}, not to the {counted} cases")
-    return report
+            count, total = counts.fines.get(standing.fine_ground, (0, 0))
+            counts.fines[standing.fine_ground] = (count + 1, total + standing.fine_amount)
+    return counts

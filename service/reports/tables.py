@@ -84,17 +84,19 @@ class ReportTable:
 def scope_label(report: CouncilReport, *, era: bool = False) -> str:
     """`114年度`, or `本期（108年11月8日至109年4月10日）` as the seed writes it."""
     if report.period is not None:
-        return gettext(
-            "This period (%(start)s to %(end)s)",
-            start=roc_date(report.period.start, era=era),
-            end=roc_date(report.period.end, era=era),
+        return str(
+            gettext(
+                "This period (%(start)s to %(end)s)",
+                start=roc_date(report.period.start, era=era),
+                end=roc_date(report.period.end, era=era),
+            )
         )
-    return gettext("Year %(year)s", year=report.roc_year)
+    return str(gettext("Year %(year)s", year=report.roc_year))
 
 
 def report_title(report: CouncilReport) -> str:
     """The report's heading."""
-    return gettext("Substantive review of asset declarations: %(scope)s", scope=scope_label(report, era=True))
+    return str(gettext("Substantive review of asset declarations: %(scope)s", scope=scope_label(report, era=True)))
 
 
 def _split_values(split: Split, whole: int) -> tuple[int | Ratio, ...]:
@@ -104,8 +106,16 @@ def _split_values(split: Split, whole: int) -> tuple[int | Ratio, ...]:
 def report_tables(report: CouncilReport) -> list[ReportTable]:
     """The report's tables in the current locale: the council table first, then the cases and
     how they were drawn, then fines. Every renderer formats these and nothing else."""
-    split_header = (HeaderCell(gettext("Regular")), HeaderCell(gettext("Non-regular")), HeaderCell(gettext("Total")))
-    council = ReportTable(
+    return [_council_table(report), _cases_table(report), _outcomes_table(report), _fines_table(report)]
+
+
+def _split_header() -> tuple[HeaderCell, ...]:
+    return HeaderCell(gettext("Regular")), HeaderCell(gettext("Non-regular")), HeaderCell(gettext("Total"))
+
+
+def _council_table(report: CouncilReport) -> ReportTable:
+    """Declarations and substantive reviews: the table the council's form asks for."""
+    return ReportTable(
         key="council",
         title=gettext("Declarations and substantive reviews"),
         header=(
@@ -119,7 +129,7 @@ def report_tables(report: CouncilReport) -> list[ReportTable]:
                 HeaderCell(gettext("Regular declarations")),
                 HeaderCell(gettext("On taking office, leaving, acting")),
                 HeaderCell(gettext("Total")),
-                *split_header,
+                *_split_header(),
             ),
         ),
         rows=(
@@ -142,18 +152,14 @@ def report_tables(report: CouncilReport) -> list[ReportTable]:
             "but the regular declaration."
         ),
     )
-    cases = report.cases.total
-    count_header = (
-        (
-            HeaderCell(gettext("Item")),
-            *split_header,
-            HeaderCell(gettext("Ratio")),
-        ),
-    )
-    drawn_table = ReportTable(
+
+
+def _cases_table(report: CouncilReport) -> ReportTable:
+    """The review cases: drawn, compared with earlier years, case-based, opened."""
+    return ReportTable(
         key="cases",
         title=gettext("Review cases"),
-        header=count_header,
+        header=((HeaderCell(gettext("Item")), *_split_header(), HeaderCell(gettext("Ratio"))),),
         rows=(
             TableRow(gettext("Drawn for substantive review"), _split_values(report.drawn, report.drawn.total)),
             TableRow(
@@ -166,6 +172,11 @@ def report_tables(report: CouncilReport) -> list[ReportTable]:
         ),
         note=gettext("Ratio: of the declarations drawn for substantive review."),
     )
+
+
+def _outcomes_table(report: CouncilReport) -> ReportTable:
+    """Each case once, under its outcome or the state it stands in."""
+    cases = report.cases.total
     outcome_rows = [TableRow(gettext("Outcome reached"), kind="group")]
     outcome_rows += [TableRow(state_label(s), _split_values(report.outcomes[s], cases)) for s in DECIDED_STATES]
     outcome_rows.append(TableRow(gettext("Subtotal"), _split_values(report.decided, cases), "subtotal"))
@@ -188,10 +199,10 @@ def report_tables(report: CouncilReport) -> list[ReportTable]:
             "memo",
         )
     )
-    outcomes_table = ReportTable(
+    return ReportTable(
         key="outcomes",
         title=gettext("Review outcomes (each case once)"),
-        header=((HeaderCell(gettext("Outcome or current state")), *split_header, HeaderCell(gettext("Ratio"))),),
+        header=((HeaderCell(gettext("Outcome or current state")), *_split_header(), HeaderCell(gettext("Ratio"))),),
         rows=tuple(outcome_rows),
         note=gettext(
             "Each case is counted once: under its outcome (a closed case under the outcome it was "
@@ -200,6 +211,10 @@ def report_tables(report: CouncilReport) -> list[ReportTable]:
             "Ratio: of all cases."
         ),
     )
+
+
+def _fines_table(report: CouncilReport) -> ReportTable:
+    """Fines by legal ground, with their count and amount."""
     fine_rows = [
         TableRow(
             f"{FINE_GROUNDS[code].label}（{FINE_GROUNDS[code].source}）" if code in FINE_GROUNDS else code,
@@ -214,27 +229,30 @@ def report_tables(report: CouncilReport) -> list[ReportTable]:
             "total",
         )
     )
-    fines_table = ReportTable(
+    return ReportTable(
         key="fines",
         title=gettext("Fines"),
         header=((HeaderCell(gettext("Ground")), HeaderCell(gettext("Count")), HeaderCell(gettext("Amount (NT$)"))),),
         rows=tuple(fine_rows),
     )
-    return [council, drawn_table, outcomes_table, fines_table]
 
 
 def scope_note(report: CouncilReport) -> str:
     """What the figures count: the footnote of every rendering."""
     if report.period is None:
-        return gettext(
-            "Year %(year)s: every declaration of the year, the draws of the year that completed, and "
-            "every review case of the year as it stands today.",
-            year=report.roc_year,
+        return str(
+            gettext(
+                "Year %(year)s: every declaration of the year, the draws of the year that completed, and "
+                "every review case of the year as it stands today.",
+                year=report.roc_year,
+            )
         )
-    return gettext(
-        "This period: the draws completed from %(start)s to %(end)s (Taiwan time, both days "
-        "included); every declaration of those draws' years; the cases those draws opened and the "
-        "case-based checks opened in the period, each as it stood at the end of %(end)s.",
-        start=roc_date(report.period.start),
-        end=roc_date(report.period.end),
+    return str(
+        gettext(
+            "This period: the draws completed from %(start)s to %(end)s (Taiwan time, both days "
+            "included); every declaration of those draws' years; the cases those draws opened and the "
+            "case-based checks opened in the period, each as it stood at the end of %(end)s.",
+            start=roc_date(report.period.start),
+            end=roc_date(report.period.end),
+        )
     )

@@ -21,8 +21,8 @@ from service.draws import DrawSetup, save_draft
 from service.extensions import db
 from service.models import Office, User, utcnow
 from tests.browser.server import COMPLETED, LIVE, Console, LiveServer, clock_at, launch_chromium, start_server
+from tests.builders import ANNOUNCED, BEACON_AT, DICE, DICE_AT
 from tests.public_site.world import WITNESSES, beacon_json
-from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE, DICE_AT
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}

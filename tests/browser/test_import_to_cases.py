@@ -14,9 +14,8 @@ from service.draws import save_draft
 from service.extensions import db
 from service.models import Declarant, Draw, Office, ReviewCase, User
 from tests.browser.server import Console, LiveServer, clock_at, start_server
-from tests.builders import make_user
+from tests.builders import ANNOUNCED, BEACON_AT, DICE, DICE_AT, add_witnesses, draw_setup, make_user
 from tests.public_site.world import WITNESSES, beacon_json
-from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE, DICE_AT, add_witnesses, draw_setup
 from tests.service.test_import_as_offices_export import person, rows_csv
 
 DRAW = "penghu-114-annual"

@@ -6,8 +6,8 @@ import time
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.server import LIVE, Console, LiveServer, clock_at
+from tests.builders import ANNOUNCED, BEACON_AT, DICE, DICE_AT
 from tests.public_site.world import beacon_json
-from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE, DICE_AT
 
 #: "Follows the console within a second": polling is every 0.5 s; allow for a slow machine.
 FOLLOW_MS = 2_000

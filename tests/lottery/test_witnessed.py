@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from lottery.announcement import parse_announcement
-from lottery.bundle import FAIL, PASS, SKIP, Report, WitnessPolicy, _check_before_beacon, verify_bundle
+from lottery.bundle import FAIL, PASS, SKIP, Report, WitnessPolicy, verify_bundle
+from lottery.bundle_witnesses import check_before_beacon
 from lottery.canonical import canonical_json
 from lottery.checkpoint import Checkpoint, sign_checkpoint
 from lottery.cli import main
@@ -285,8 +286,8 @@ def test_a_draw_without_drand_or_without_logged_dice_and_secret_says_so(timed_bu
     events = parse_events(timed_bundle.files["events.json"])
     policy = WitnessPolicy([W1.verifier], 1, NOW)
     report = Report()
-    _check_before_beacon(report, replace(announcement, drand_round=None), events, policy, [])
-    _check_before_beacon(report, announcement, [e for e in events if e.type != "draw.input"], policy, [])
+    check_before_beacon(report, replace(announcement, drand_round=None), events, policy, [])
+    check_before_beacon(report, announcement, [e for e in events if e.type != "draw.input"], policy, [])
     assert [check.line() for check in report.checks] == [
         "– inputs witnessed before the beacon: the draw uses no drand beacon",
         "– inputs witnessed before the beacon: the draw logs no dice or secret input",

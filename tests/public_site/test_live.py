@@ -12,8 +12,8 @@ from service.config import settings_of
 from service.draw_lifecycle import advance_reveal, announce, enter_dice, record_beacon, reveal_secret, start_live
 from service.extensions import db
 from service.models import User
+from tests.builders import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SCHEDULED, SECRET_AT
 from tests.public_site.world import build_office, complete_draw, live_draft
-from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SCHEDULED, SECRET_AT
 
 LIVE = "/draws/kinmen-114-live/live.json"
 

@@ -176,7 +176,7 @@ def test_announced_draw_has_a_countdown_and_no_result(app: Flask, client: FlaskC
     from service.config import settings_of
     from service.draw_lifecycle import announce
     from service.models import User
-    from tests.service.lifecycle import ANNOUNCED
+    from tests.builders import ANNOUNCED
 
     office_id = build_office(app)
     complete_draw(app, office_id)

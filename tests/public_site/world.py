@@ -17,13 +17,13 @@ from service.draws import save_draft
 from service.extensions import db
 from service.models import Draw, Office, User
 from service.witnesses import confirm
-from tests.builders import make_user
-from tests.service.lifecycle import (
+from tests.builders import (
     ANNOUNCED,
     BEACON,
     BEACON_AT,
     add_witnesses,
     draw_setup,
+    make_user,
     prepare_draft,
     run_to_result,
 )

@@ -288,17 +288,11 @@ def prepare_deployment(env: dict[str, str], *, draft: bool = True) -> None:
 
 def save_draft_at_round(session: Any, office: Any, operator: Any, draw_id: str = "kinmen-114-annual") -> int:
     """A draft scheduled at the recorded drand round's time (see service.demo)."""
-    from service.demo import DEMO_WITNESSES
-    from service.draw_rules import Rule
-    from service.draws import DrawSetup, save_draft
-    from tests.service.lifecycle import ANNOUNCED, SCHEDULED, WINDOW_MINUTES, add_witnesses
+    from service.draws import save_draft
+    from tests.builders import ANNOUNCED, add_witnesses, draw_setup
 
     add_witnesses(office)  # each witness line names a witness account (service.witnesses)
-    setup = DrawSetup(
-        title="114年度公職人員財產申報實質審查抽籤", draw_id=draw_id, roc_year=114, rule=Rule(), dice_count=20,
-        use_drand=True, scheduled_at=SCHEDULED, min_notice_hours=24, witnesses=DEMO_WITNESSES,
-        input_window_minutes=WINDOW_MINUTES,
-    )  # fmt: skip
+    setup = draw_setup(draw_id)
     return int(save_draft(session, office=office, user=operator, setup=setup, now=ANNOUNCED).id)
 
 

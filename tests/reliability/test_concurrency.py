@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
+from tests.builders import ANNOUNCED, BEACON, BEACON_AT, DICE_AT, SECRET_AT
 from tests.reliability.harness import Client, app_context, prepare_deployment, running, save_draft_at_round
-from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT
 
 pytestmark = pytest.mark.slow
 ATTEMPTS = 20
@@ -16,7 +16,8 @@ ATTEMPTS = 20
 def _announced_with_inputs(env: dict[str, str], *, with_beacon: bool) -> None:
     with app_context(env) as app:
         from service.config import settings_of
-        from service.draw_lifecycle import announce, enter_dice, record_beacon, reveal_secret
+        from service.demo import enter_demo_inputs
+        from service.draw_lifecycle import announce
         from service.extensions import db
         from service.models import Office, User
 
@@ -25,10 +26,8 @@ def _announced_with_inputs(env: dict[str, str], *, with_beacon: bool) -> None:
         operator = db.session.query(User).filter_by(username="operator").one()
         pk = save_draft_at_round(db.session, office, operator)
         announce(db.session, settings, pk, operator, now=ANNOUNCED)
-        enter_dice(db.session, settings, pk, DICE, now=DICE_AT)
-        reveal_secret(db.session, settings, pk, now=SECRET_AT)
-        if with_beacon:
-            record_beacon(db.session, settings, pk, BEACON, now=BEACON_AT)
+        beacon_at = BEACON_AT if with_beacon else None
+        enter_demo_inputs(db.session, settings, pk, dice_at=DICE_AT, secret_at=SECRET_AT, beacon_at=beacon_at)
         db.session.commit()
 
 

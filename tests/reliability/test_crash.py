@@ -23,6 +23,7 @@ from lottery.bundle import verify_bundle
 from lottery.checkpoint import open_checkpoint
 from lottery.merkle import verify_consistency
 from lottery.signing import parse_vkey
+from tests.builders import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT
 from tests.reliability.harness import (
     Client,
     Server,
@@ -33,7 +34,6 @@ from tests.reliability.harness import (
     until_server_dies,
     with_clock,
 )
-from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT
 
 TRIALS = 30
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from benchmarks.live_load import run_load
+from tests.builders import ANNOUNCED, BEACON_AT, DICE_AT, SECRET_AT
 from tests.reliability.harness import app_context, prepare_deployment, running, save_draft_at_round
-from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +16,8 @@ def complete_demo_draw(env: dict[str, str]) -> str:
     """A completed draw through the real lifecycle; returns its id."""
     with app_context(env) as app:
         from service.config import settings_of
-        from service.draw_lifecycle import advance_reveal, announce, complete, enter_dice, record_beacon, reveal_secret
+        from service.demo import enter_demo_inputs
+        from service.draw_lifecycle import advance_reveal, announce, complete
         from service.extensions import db
         from service.models import Office, User
 
@@ -25,9 +26,7 @@ def complete_demo_draw(env: dict[str, str]) -> str:
         operator = db.session.query(User).filter_by(username="operator").one()
         pk = save_draft_at_round(db.session, office, operator)
         announce(db.session, settings, pk, operator, now=ANNOUNCED)
-        enter_dice(db.session, settings, pk, DICE, now=DICE_AT)
-        reveal_secret(db.session, settings, pk, now=SECRET_AT)
-        record_beacon(db.session, settings, pk, BEACON, now=BEACON_AT)
+        enter_demo_inputs(db.session, settings, pk, dice_at=DICE_AT, secret_at=SECRET_AT, beacon_at=BEACON_AT)
         complete(db.session, settings, pk, now=BEACON_AT)
         advance_reveal(db.session, pk, 10)
         db.session.commit()

@@ -142,7 +142,7 @@ SALTS_ACCESS = [
 @pytest.mark.parametrize(("method", "path"), SALTS_PATHS)
 def test_salts_only_for_the_draws_office(app: Flask, offices: dict[str, int], method: str, path: str) -> None:
     """The salts of a draw (protocol §2a) reach its own office's operators, admins and reviewers only."""
-    from tests.service.lifecycle import prepare_draft
+    from tests.builders import prepare_draft
     from tests.service.test_draw_lifecycle import run_to_completion
 
     run_to_completion(app, prepare_draft(app, offices["kinmen"], "kinmen-operator"))

@@ -89,7 +89,7 @@ def test_a_lost_secret_offers_only_abandon(
     from service.clock import fix_clock
     from service.config import settings_of
     from service.draw_lifecycle import announce
-    from tests.service.lifecycle import ANNOUNCED, DICE_AT, prepare_draft
+    from tests.builders import ANNOUNCED, DICE_AT, prepare_draft
 
     pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
     with app.app_context():

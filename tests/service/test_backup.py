@@ -26,7 +26,7 @@ from service.extensions import db
 from service.keystore import forget_unlocked_keys
 from service.models import Draw, SigningKey, User
 from service.sealing import new_data_key
-from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT, prepare_draft
+from tests.builders import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT, prepare_draft
 
 
 def _served_checkpoint(app: Flask) -> str:

@@ -18,8 +18,7 @@ from service.extensions import db
 from service.integrity import self_check
 from service.models import AuthEvent, Declarant, DeclarationUpload, Draw
 from service.sealing import national_id_of
-from tests.builders import AuthActions
-from tests.service.lifecycle import get_draw, prepare_draft
+from tests.builders import AuthActions, get_draw, prepare_draft
 from tests.service.test_draw_lifecycle import run_to_completion
 from tests.service.test_integrity import _drop_triggers
 
@@ -198,7 +197,7 @@ def test_hand_edits_are_named_never_crash(app: Flask, offices: dict[str, int], w
 def test_an_abandoned_draw_is_checked_until_its_year_is_imported_again(app: Flask, offices: dict[str, int]) -> None:
     from service.draw_lifecycle import abandon, announce
     from service.models import User
-    from tests.service.lifecycle import ANNOUNCED
+    from tests.builders import ANNOUNCED
 
     pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
     settings = settings_of(app)

@@ -17,18 +17,19 @@ from service.extensions import db
 from service.models import Draw, LogEntry, Office, ReviewCase, ReviewEvent, User
 from service.reviews import AUTO_ASSIGNMENT_NOTE, ReviewError, open_cases_for_draw, reviewers_of, selections_of
 from service.transparency import log_size, verify_log
-from tests.builders import AuthActions, make_user
-from tests.service.lifecycle import (
+from tests.builders import (
     ANNOUNCED,
     BEACON,
     BEACON_AT,
     DICE,
     DICE_AT,
     SECRET_AT,
+    AuthActions,
+    make_user,
     prepare_draft,
     run_to_result,
+    user,
 )
-from tests.service.reviewing import user
 
 
 def _inputs_recorded(app: Flask, office_id: int) -> int:

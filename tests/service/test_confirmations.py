@@ -7,8 +7,7 @@ import pytest
 from flask import Flask
 
 from service.clock import fix_clock
-from tests.builders import AuthActions
-from tests.service.lifecycle import ANNOUNCED, get_draw, prepare_draft
+from tests.builders import ANNOUNCED, AuthActions, get_draw, prepare_draft
 
 DRAW_ID = "kinmen-114-annual"
 BASE = f"/operator/draws/{DRAW_ID}"

@@ -23,9 +23,8 @@ from service.draw_lifecycle import announce, enter_dice, reveal_secret
 from service.extensions import db
 from service.models import Draw, User
 from service.operator.drand_panel import drand_panel
-from tests.builders import AuthActions
+from tests.builders import ANNOUNCED, DICE_AT, SECRET_AT, AuthActions, prepare_draft
 from tests.service import test_drand_client as stub
-from tests.service.lifecycle import ANNOUNCED, DICE_AT, SECRET_AT, prepare_draft
 from tests.service.test_drand_client import AFTER, DOWN, GOOD, Relay
 
 ROUND = DEMO_BEACON.round

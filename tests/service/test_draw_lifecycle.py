@@ -27,8 +27,7 @@ from service.extensions import db
 from service.models import Declarant, Draw, LogEntry, User
 from service.transparency import verify_log
 from service.witnesses import AlreadyConfirmed, confirm
-from tests.builders import AuthActions
-from tests.service.lifecycle import (
+from tests.builders import (
     ANNOUNCED,
     BEACON,
     BEACON_AT,
@@ -36,6 +35,7 @@ from tests.service.lifecycle import (
     DICE_AT,
     SCHEDULED,
     SECRET_AT,
+    AuthActions,
     get_draw,
     prepare_draft,
     run_to_result,

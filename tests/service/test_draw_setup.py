@@ -36,7 +36,7 @@ def _form(**changes: str) -> dict[str, str]:
 
 def _with_year(client: FlaskClient, auth: AuthActions) -> None:
     from service.models import Office
-    from tests.service.lifecycle import add_witnesses
+    from tests.builders import add_witnesses
 
     with client.application.app_context():  # the witness accounts the draft's lines name
         add_witnesses(db.session.scalars(select(Office).where(Office.slug == "kinmen")).one())

@@ -28,8 +28,7 @@ from service.draw_lifecycle import (
 )
 from service.extensions import db
 from service.models import LogEntry, User
-from tests.builders import AuthActions
-from tests.service.lifecycle import (
+from tests.builders import (
     ANNOUNCED,
     BEACON,
     BEACON_AT,
@@ -38,6 +37,7 @@ from tests.service.lifecycle import (
     INPUTS_CLOSE,
     SCHEDULED,
     SECRET_AT,
+    AuthActions,
     get_draw,
     prepare_draft,
     run_to_result,

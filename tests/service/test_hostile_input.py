@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 from service.demo import demo_csv
 from service.extensions import db
 from service.models import Declarant, DeclarationUpload, Draw, UploadedFile
-from tests.builders import AuthActions
-from tests.service.lifecycle import prepare_draft
+from tests.builders import AuthActions, prepare_draft
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "declarations"
 
@@ -106,7 +105,7 @@ def test_malformed_drand_json_and_bad_dice_change_nothing(
     from service.config import settings_of
     from service.draw_lifecycle import announce
     from service.models import User
-    from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE_AT
+    from tests.builders import ANNOUNCED, BEACON_AT, DICE_AT
 
     pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
     with app.app_context():

@@ -16,8 +16,17 @@ from service.extensions import db
 from service.integrity import self_check
 from service.models import Draw, DrawWitnessConfirmation, ReviewCase, ReviewEvent
 from service.witnesses import confirm
-from tests.service.lifecycle import ANNOUNCED, BEACON_AT, DICE_AT, prepare_draft
-from tests.service.reviewing import TO_FINED, completed_draw, reviewed_draw, user, walk
+from tests.builders import (
+    ANNOUNCED,
+    BEACON_AT,
+    DICE_AT,
+    TO_FINED,
+    completed_draw,
+    prepare_draft,
+    reviewed_draw,
+    user,
+    walk,
+)
 from tests.service.test_draw_lifecycle import run_to_completion
 
 DRAW_ID = "kinmen-114-annual"

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from service.extensions import db
 from service.integrity import self_check
-from tests.service.lifecycle import prepare_draft
+from tests.builders import prepare_draft
 from tests.service.test_draw_lifecycle import run_to_completion
 
 TAMPERING = {
@@ -68,7 +68,7 @@ def test_direct_edits_are_named_by_the_self_check_and_audit_verify(
 
 
 def test_an_edited_review_record_is_named(app: Flask, offices: dict[str, int]) -> None:
-    from tests.service.reviewing import reviewed_draw
+    from tests.builders import reviewed_draw
 
     reviewed_draw(app, offices)
     with app.app_context():

@@ -24,8 +24,7 @@ from service.extensions import db
 from service.inputs import MAX_JSON_BYTES, MAX_JSON_DEPTH, json_depth_exceeds
 from service.models import AuthEvent
 from service.transparency import log_size
-from tests.builders import AuthActions
-from tests.service.reviewing import reviewed_draw
+from tests.builders import AuthActions, reviewed_draw
 
 #: What a careless user or an attacker puts where a number belongs.
 HOSTILE = (

@@ -10,8 +10,7 @@ from service.config import settings_of
 from service.draw_lifecycle import announce
 from service.extensions import db
 from service.models import Draw, User
-from tests.builders import AuthActions
-from tests.service.lifecycle import ANNOUNCED, prepare_draft, run_to_result
+from tests.builders import ANNOUNCED, AuthActions, prepare_draft, run_to_result
 from tests.service.test_draw_setup import _form, _with_year
 
 
@@ -71,11 +70,10 @@ def _second_draft(app: Flask, office_id: int, operator_username: str, draw_id: s
     from datetime import timedelta
 
     from service.declarations import import_upload, start_upload
-    from service.demo import demo_csv
-    from service.draw_rules import Rule
-    from service.draws import DrawSetup, save_draft
+    from service.demo import demo_csv, demo_setup
+    from service.draws import save_draft
     from service.models import Office
-    from tests.service.lifecycle import SCHEDULED, add_witnesses
+    from tests.builders import SCHEDULED, add_witnesses
 
     with app.app_context():
         office = db.session.get(Office, office_id)
@@ -84,10 +82,7 @@ def _second_draft(app: Flask, office_id: int, operator_username: str, draw_id: s
         upload = start_upload(db.session, office=office, user=operator, roc_year=114, filename="y.csv", data=demo_csv())
         import_upload(db.session, upload)
         add_witnesses(office)
-        setup = DrawSetup(
-            title="114", draw_id=draw_id, roc_year=114, rule=Rule(), dice_count=20, use_drand=True,
-            scheduled_at=SCHEDULED + timedelta(days=1), min_notice_hours=24, witnesses=(),
-        )  # fmt: skip
+        setup = demo_setup(draw_id, "114", 114, SCHEDULED + timedelta(days=1), witnesses=())
         draw = save_draft(db.session, office=office, user=operator, setup=setup, now=ANNOUNCED)
         db.session.commit()
         return int(draw.id)

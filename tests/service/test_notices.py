@@ -15,8 +15,7 @@ from service.config import settings_of
 from service.extensions import db
 from service.models import AuthEvent, Declarant, Draw, ReviewCase
 from service.notices import draw_notices, national_id_of, roc_date
-from tests.builders import AuthActions
-from tests.service.lifecycle import get_draw, prepare_draft
+from tests.builders import AuthActions, get_draw, prepare_draft
 from tests.service.test_bindings import _salts
 from tests.service.test_draw_lifecycle import run_to_completion
 from tests.service.test_integrity import _drop_triggers

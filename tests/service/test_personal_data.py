@@ -34,7 +34,7 @@ from service.sealing import (
     personal_data,
 )
 from service.startup import refuse_unsafe_production
-from tests.service.lifecycle import ANNOUNCED, prepare_draft
+from tests.builders import ANNOUNCED, prepare_draft
 from tests.service.test_migrations import _reset
 
 _ID = re.compile(r"[A-Z][12]\d{8}")

@@ -32,8 +32,7 @@ from service.reports import (
     spreadsheet_safe,
 )
 from service.reviews import correct, open_case_based, transition
-from tests.builders import AuthActions
-from tests.service.reviewing import TO_FINED, completed_draw, reviewed_draw, user, walk
+from tests.builders import TO_FINED, AuthActions, completed_draw, reviewed_draw, user, walk
 
 OPENAPI = "docs/openapi.yaml"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

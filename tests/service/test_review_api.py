@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from service.extensions import db
 from service.models import ApiToken
-from tests.builders import PASSWORD, totp_code
-from tests.service.reviewing import reviewed_draw, user
+from tests.builders import PASSWORD, reviewed_draw, totp_code, user
 
 OPENAPI = "docs/openapi.yaml"
 

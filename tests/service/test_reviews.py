@@ -29,8 +29,7 @@ from service.reviews import (
     transition,
 )
 from service.transparency import verify_log
-from tests.builders import make_user
-from tests.service.reviewing import FINE, completed_draw, reviewed_draw, user, walk
+from tests.builders import FINE, completed_draw, make_user, reviewed_draw, user, walk
 
 _REVIEW_PATHS = (
     ("querying", "under_review", "no_discrepancy", "closed"),

@@ -14,8 +14,7 @@ from lottery.merkle import leaf_hash, verify_inclusion
 from lottery.signing import parse_vkey
 from service.extensions import db
 from service.models import ReviewCase
-from tests.builders import AuthActions
-from tests.service.reviewing import TO_FINED, reviewed_draw
+from tests.builders import TO_FINED, AuthActions, reviewed_draw
 
 
 def _walk_through_the_pages(app: Flask, case_id: int) -> None:

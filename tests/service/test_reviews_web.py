@@ -5,8 +5,7 @@ from flask import Flask
 
 from service.extensions import db
 from service.models import ReviewCase
-from tests.builders import AuthActions
-from tests.service.reviewing import case_state, reviewed_draw, user, walk
+from tests.builders import AuthActions, case_state, reviewed_draw, user, walk
 
 
 def _client(app: Flask, username: str):  # type: ignore[no-untyped-def]
@@ -119,7 +118,7 @@ def test_roles_reviewers_act_admins_assign_operators_view(app: Flask, offices: d
 
 
 def test_the_admin_opens_draw_cases_and_case_based_checks(app: Flask, offices: dict[str, int]) -> None:
-    from tests.service.reviewing import completed_draw
+    from tests.builders import completed_draw
 
     completed_draw(app, offices["kinmen"])
     admin = _client(app, "kinmen-admin")

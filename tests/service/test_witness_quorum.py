@@ -31,7 +31,7 @@ from service.keystore import active_key, current_signer
 from service.models import User
 from service.transparency import latest_checkpoint
 from service.witnessing import submitter_of, wait_for_submissions
-from tests.service.lifecycle import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT, get_draw, prepare_draft
+from tests.builders import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT, get_draw, prepare_draft
 
 NAMES = ("council.kinmen.example/witness", "news.example.tw/witness", "ngo.example.org/witness")
 

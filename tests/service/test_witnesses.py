@@ -16,9 +16,8 @@ from service.draw_lifecycle import DrawLifecycleError, announce
 from service.extensions import db
 from service.models import Draw, DrawWitness, DrawWitnessConfirmation, LogEntry, Office, User
 from service.witnesses import WitnessError, confirm, confirmations, match_witnesses
-from tests.builders import PASSWORD, AuthActions
+from tests.builders import ANNOUNCED, PASSWORD, AuthActions, add_witnesses, prepare_draft
 from tests.public_site.world import COMPLETED, complete_draw
-from tests.service.lifecycle import ANNOUNCED, add_witnesses, prepare_draft
 
 BASE = f"/witness/draws/{COMPLETED}"
 

@@ -37,7 +37,7 @@ from service.witnessing import (
     wait_for_submissions,
     witnessed_note,
 )
-from tests.service.lifecycle import get_draw, prepare_draft, run_to_result
+from tests.builders import get_draw, prepare_draft, run_to_result
 from tests.service.witness_stub import TIMESTAMP, StubWitness, running
 
 ENV = {"SUNSHINE_ENV": "test", "SECRET_KEY": "x" * 40}
@@ -324,8 +324,7 @@ def test_the_consoles_dice_request_answers_while_a_witness_hangs(
     from service import clock
     from service.draw_lifecycle import announce
     from service.models import User
-    from tests.builders import AuthActions
-    from tests.service.lifecycle import ANNOUNCED, DICE, DICE_AT
+    from tests.builders import ANNOUNCED, DICE, DICE_AT, AuthActions
 
     draw_pk = prepare_draft(app, offices["kinmen"], "kinmen-operator")
     with app.app_context():
@@ -370,7 +369,7 @@ def _as_the_console(app: Flask, draw_pk: int) -> None:
 
 
 def _witnessed_draw(app: Flask, offices: dict[str, int], witness: StubWitness, *others: WitnessEndpoint) -> Draw:
-    from tests.service.lifecycle import SECRET_AT
+    from tests.builders import SECRET_AT
 
     # The draw runs on the tests' 2023 clock: the stub's cosignatures say they were made just
     # after the secret was revealed, before the drand round (as a witness's own clock would).

@@ -21,10 +21,8 @@ from service.config import settings_of
 from service.draw_lifecycle import announce
 from service.extensions import db
 from service.models import Draw
-from tests.builders import AuthActions
+from tests.builders import ANNOUNCED, SCHEDULED, TO_FINED, AuthActions, reviewed_draw, user, walk
 from tests.public_site.world import WITNESSES, live_draft
-from tests.service.lifecycle import ANNOUNCED, SCHEDULED
-from tests.service.reviewing import TO_FINED, reviewed_draw, user, walk
 from tests.service.zh_text import foreign_words, visible_text
 
 COMPLETED = "kinmen-114-annual"
@@ -39,7 +37,7 @@ DATA = (
     "y.csv",
     "bad.csv",
     *WITNESSES,
-    *(f"step to {state}" for state in (*TO_FINED, "querying")),  # the notes tests/service/reviewing.py writes
+    *(f"step to {state}" for state in (*TO_FINED, "querying")),  # the notes tests/builders.py writes
 )
 
 pytestmark = pytest.mark.usefixtures("compiled_catalog")

@@ -1,284 +1,34 @@
 // The sunshine-draw/1 protocol in JavaScript (protocol §2–§8): population, announcement,
 // commitment, seed, tickets, selection and the result document. It mirrors lottery/ in
-// Python and must agree with it byte for byte on every vector in tests/vectors/draw.
+// Python and must agree with it byte for byte on every vector in tests/vectors/draw. The
+// population and the announcement are read in population.js and announcement.js; their names
+// are exported here too.
 
 import { fromHex, sha256Hex, toHex, utf8 } from "./bytes.js";
 import { canonicalBytes } from "./jcs.js";
 import { TicketHasher } from "./sha256.js";
+import { HEX64, POOLED, PROTOCOL, checkAgainstPopulation, parseAnnouncement, parseTimestamp } from "./announcement.js";
+import { fail, ProtocolError } from "./errors.js";
+import { compareAscii, parsePopulation } from "./population.js";
 
-export const PROTOCOL = "sunshine-draw/1";
-export const POOLED = "*";
-export const QUICKNET_CHAIN_HASH = "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971";
+export {
+  DRAND_MARGIN_SECONDS,
+  MAX_INPUT_WINDOW_MS,
+  MIN_NOTICE_MS,
+  POOLED,
+  PROTOCOL,
+  QUICKNET_CHAIN_HASH,
+  QUICKNET_GENESIS,
+  QUICKNET_PERIOD,
+  checkAgainstPopulation,
+  parseAnnouncement,
+  parseTimestamp,
+  roundTime,
+} from "./announcement.js";
+export { ProtocolError } from "./errors.js";
+export { compareAscii, parsePopulation } from "./population.js";
 
-/** A draw or document that the protocol refuses; the message says why. */
-export class ProtocolError extends Error {}
-
-export const QUICKNET_GENESIS = 1692803367;
-export const QUICKNET_PERIOD = 3;
-/** `inputs_close_at` is at most 2 h after `scheduled_at`; the drand round at least 30 s after it (protocol §4). */
-export const MAX_INPUT_WINDOW_MS = 2 * 3600 * 1000;
-export const DRAND_MARGIN_SECONDS = 30;
-export const MIN_NOTICE_MS = 24 * 3600 * 1000;
-
-/** Unix time (seconds) at which quicknet publishes `round`. */
-export function roundTime(round) {
-  return QUICKNET_GENESIS + (round - 1) * QUICKNET_PERIOD;
-}
-
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const STRATUM = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const STAGE = /^[a-z][a-z0-9-]{0,31}$/;
-const HEX64 = /^[0-9a-f]{64}$/;
 const HEX96 = /^[0-9a-f]{96}$/;
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-
-/** Byte order of two ASCII strings (ids are ASCII, so code units are bytes). */
-export function compareAscii(a, b) {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * Parse population.tsv bytes (protocol §2). Returns {ids, strata, digest, size, counts, bytes, starts}:
- * `bytes` is the file and `starts[i]` the offset of line i, so the tickets hash each id where it
- * lies in the file, without encoding a string per entry. Refuses a file that is not exactly canonical.
- */
-export async function parsePopulation(bytes) {
-  const digest = sha256Hex(bytes); // WebCrypto hashes the file off the main thread meanwhile
-  digest.catch(() => {}); // awaited below; this only spares a refused file an unhandled rejection
-  const parsed = readLines(bytes) ?? readLinesSaying(bytes);
-  return { ...parsed, size: parsed.ids.length, digest: await digest };
-}
-
-// Byte classes of protocol §2: bit 1 may start an id, bit 2 may continue one, bit 4 may start a
-// stratum, bit 8 may continue one.
-const CLASSES = new Uint8Array(256);
-for (let c = 0; c < 128; c++) {
-  const ch = String.fromCharCode(c);
-  if (/[A-Za-z0-9]/.test(ch)) CLASSES[c] |= 1 | 2;
-  if (/[._-]/.test(ch)) CLASSES[c] |= 2;
-  if (/[a-z0-9]/.test(ch)) CLASSES[c] |= 4 | 8;
-  if (ch === "-") CLASSES[c] |= 8;
-}
-
-/**
- * The lines of a canonical file in one pass over its bytes, one string per id and one per
- * distinct stratum; null as soon as anything is not canonical (`readLinesSaying` says what).
- */
-function readLines(bytes) {
-  const n = bytes.length;
-  if (!n || bytes[n - 1] !== 10) return null;
-  let lines = 0;
-  for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) lines++;
-  const text = new TextDecoder("ascii").decode(bytes);
-  const ids = new Array(lines);
-  const strata = new Array(lines);
-  const starts = new Int32Array(lines);
-  const counts = Object.create(null);
-  // Each distinct stratum once: its text, and where its bytes first appear (a handful at most).
-  const names = [];
-  const froms = [];
-  let at = 0;
-  for (let line = 0; line < lines; line++) {
-    const start = at;
-    if (!(CLASSES[bytes[at++]] & 1)) return null;
-    while (CLASSES[bytes[at]] & 2) at++;
-    if (bytes[at] !== 9 || at - start > 64) return null;
-    const tab = at++;
-    if (!(CLASSES[bytes[at++]] & 4)) return null;
-    while (CLASSES[bytes[at]] & 8) at++;
-    const length = at - tab - 1;
-    if (bytes[at] !== 10 || length > 32) return null;
-    const id = text.slice(start, tab);
-    if (line > 0 && !(ids[line - 1] < id)) return null;
-    let stratum = null;
-    for (let k = 0; k < names.length && stratum === null; k++) {
-      const from = froms[k];
-      if (names[k].length !== length) continue;
-      let same = true;
-      for (let b = 0; b < length && same; b++) same = bytes[from + b] === bytes[tab + 1 + b];
-      if (same) stratum = names[k];
-    }
-    if (stratum === null) {
-      stratum = text.slice(tab + 1, at);
-      names.push(stratum);
-      froms.push(tab + 1);
-      counts[stratum] = 0;
-    }
-    ids[line] = id;
-    strata[line] = stratum;
-    starts[line] = start;
-    counts[stratum]++;
-    at++;
-  }
-  return { ids, strata, counts, bytes, starts };
-}
-
-/** `readLines` one line at a time, refusing the first thing that is not canonical and saying why. */
-function readLinesSaying(bytes) {
-  if (!bytes.length) throw new ProtocolError("population file is empty: at least one entry is required");
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] > 127) throw new ProtocolError("population file is not canonical: it has a byte outside ASCII");
-  }
-  const text = new TextDecoder("ascii").decode(bytes);
-  if (!text.endsWith("\n")) throw new ProtocolError("population file is not canonical: the last line does not end with a newline");
-  const lines = text.slice(0, -1).split("\n");
-  const ids = new Array(lines.length);
-  const strata = new Array(lines.length);
-  const starts = new Int32Array(lines.length);
-  const counts = Object.create(null);
-  let start = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const tab = line.indexOf("\t");
-    const id = line.slice(0, tab);
-    const stratum = line.slice(tab + 1);
-    if (tab < 0 || !ID.test(id) || !STRATUM.test(stratum)) {
-      throw new ProtocolError(`population file is not canonical: line ${i + 1} must be <id><TAB><stratum>`);
-    }
-    if (i > 0 && !(ids[i - 1] < id)) {
-      const why = ids[i - 1] === id ? "repeats the id above it" : "is out of order (ids ascend by bytes)";
-      throw new ProtocolError(`population file is not canonical: line ${i + 1} (${id}) ${why}`);
-    }
-    ids[i] = id;
-    strata[i] = stratum;
-    starts[i] = start;
-    start += line.length + 1;
-    counts[stratum] = (counts[stratum] || 0) + 1;
-  }
-  return { ids, strata, counts, bytes, starts };
-}
-
-function isCount(v) {
-  return Number.isSafeInteger(v) && v >= 0;
-}
-
-function fail(message) {
-  throw new ProtocolError(message);
-}
-
-/** Validate an announcement object (protocol §4); returns its fields. Mirrors lottery/announcement.py. */
-export function parseAnnouncement(doc) {
-  if (!doc || typeof doc !== "object" || Array.isArray(doc)) fail("announcement must be a JSON object");
-  if (doc.protocol !== PROTOCOL) fail(`announcement protocol must be '${PROTOCOL}'`);
-  if (typeof doc.draw_id !== "string" || !ID.test(doc.draw_id)) fail("draw_id is not a valid identifier");
-  for (const name of ["title", "office"]) {
-    if (typeof doc[name] !== "string" || !doc[name].trim()) fail(`announcement ${name} must be a non-empty string`);
-  }
-  const pop = doc.population;
-  if (!pop || typeof pop !== "object") fail("announcement population must be {digest, size, strata}");
-  if (typeof pop.digest !== "string" || !HEX64.test(pop.digest)) fail("population digest must be 64 lowercase hex characters");
-  if (!isCount(pop.size) || pop.size < 1) fail("population size must be a positive integer");
-  if (!pop.strata || typeof pop.strata !== "object" || Array.isArray(pop.strata) || !Object.keys(pop.strata).length) {
-    fail("population strata must map each stratum to its count");
-  }
-  let total = 0;
-  for (const [key, count] of Object.entries(pop.strata)) {
-    if (!STRATUM.test(key) || !isCount(count) || count < 1) fail(`population stratum ${key} must be a valid name with a positive count`);
-    total += count;
-  }
-  if (total !== pop.size) fail("population strata counts do not add up to its size");
-  if ("bindings_digest" in pop && (typeof pop.bindings_digest !== "string" || !HEX64.test(pop.bindings_digest))) {
-    fail("population bindings_digest must be 64 lowercase hex characters");
-  }
-  if (!Array.isArray(doc.stages) || !doc.stages.length) fail("announcement stages must be a non-empty list");
-  const stages = [];
-  for (const item of doc.stages) {
-    if (!item || typeof item !== "object") fail("each stage must be {name, from, quota}");
-    const { name, from, quota } = item;
-    if (typeof name !== "string" || !STAGE.test(name) || name === "population") fail(`stage name ${name} is not valid`);
-    if (stages.some((s) => s.name === name)) fail(`stage name ${name} is used twice`);
-    if (from !== "population" && !stages.some((s) => s.name === from)) {
-      fail(`stage ${name} draws from ${from}, which is neither population nor an earlier stage`);
-    }
-    if (!quota || typeof quota !== "object" || Array.isArray(quota) || !Object.keys(quota).length) {
-      fail(`stage ${name}: quota must be {"*": k} or a map from stratum to k`);
-    }
-    if (POOLED in quota && Object.keys(quota).length !== 1) fail(`stage ${name}: quota mixes "*" with strata`);
-    for (const [key, k] of Object.entries(quota)) {
-      if (key !== POOLED && !STRATUM.test(key)) fail(`stage ${name}: quota key ${key} is not a stratum name`);
-      if (!isCount(k)) fail(`stage ${name}: quota for ${key} must be a whole number 0 or more`);
-    }
-    const stage = { name, source: from, quota: { ...quota }, pooled: POOLED in quota };
-    if (from === "population" && stage.pooled && quota[POOLED] > pop.size) {
-      fail(`stage ${name}: quota ${quota[POOLED]} exceeds the population of ${pop.size}`);
-    }
-    if (from === "population" && !stage.pooled) {
-      for (const [key, k] of Object.entries(quota)) {
-        if (k > (pop.strata[key] || 0)) fail(`stage ${name}: quota ${k} exceeds stratum ${key} of ${pop.strata[key] || 0}`);
-      }
-    }
-    stages.push(stage);
-  }
-  const entropy = doc.entropy;
-  if (!entropy || typeof entropy !== "object") fail("announcement entropy must be {commitment, dice?, drand?}");
-  if (typeof entropy.commitment !== "string" || !HEX64.test(entropy.commitment)) {
-    fail("entropy commitment must be 64 lowercase hex characters");
-  }
-  let diceCount = null;
-  let drandRound = null;
-  if ("dice" in entropy) {
-    const dice = entropy.dice;
-    if (!dice || !isCount(dice.count) || dice.count < 1 || dice.count > 100) fail('entropy dice must be {"count": n} with 1 <= n <= 100');
-    diceCount = dice.count;
-  }
-  if ("drand" in entropy) {
-    const drand = entropy.drand;
-    if (!drand || drand.chain_hash !== QUICKNET_CHAIN_HASH) fail("entropy drand must name the quicknet chain hash");
-    if (!isCount(drand.round) || drand.round < 1) fail("entropy drand round must be a positive integer");
-    drandRound = drand.round;
-  }
-  if (diceCount === null && drandRound === null) fail("entropy needs dice, drand or both besides the commitment");
-  const scheduled = parseTimestamp(doc.scheduled_at, "scheduled_at");
-  const announced = parseTimestamp(doc.announced_at, "announced_at");
-  if (announced > scheduled) fail("announced_at is after scheduled_at: a draw is announced before it happens");
-  let closes = null;
-  if ("inputs_close_at" in doc) {
-    closes = parseTimestamp(doc.inputs_close_at, "inputs_close_at");
-    if (!(scheduled < closes && closes <= scheduled + MAX_INPUT_WINDOW_MS)) {
-      fail("inputs_close_at must be after scheduled_at and at most 2 hours after it");
-    }
-    if (drandRound !== null && roundTime(drandRound) * 1000 < closes + DRAND_MARGIN_SECONDS * 1000) {
-      fail(`drand round ${drandRound} comes less than ${DRAND_MARGIN_SECONDS} s after inputs_close_at`);
-    }
-  }
-  return {
-    scheduledAt: scheduled,
-    announcedAt: announced,
-    inputsCloseAt: closes,
-    bindingsDigest: "bindings_digest" in pop ? pop.bindings_digest : null,
-    document: doc,
-    drawId: doc.draw_id,
-    populationDigest: pop.digest,
-    populationSize: pop.size,
-    populationStrata: { ...pop.strata },
-    stages,
-    commitment: entropy.commitment,
-    diceCount,
-    drandRound,
-  };
-}
-
-/** Parse `2026-01-15T02:00:00Z` into milliseconds; refuse anything else. */
-export function parseTimestamp(text, what) {
-  if (typeof text !== "string" || !TIMESTAMP.test(text)) fail(`${what} must look like 2026-01-15T02:00:00Z (UTC, whole seconds)`);
-  const [y, mo, d, h, mi, s] = text.match(/\d+/g).map(Number);
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  const back = new Date(ms);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
-    fail(`${what} is not a real date and time: ${text}`);
-  }
-  return ms;
-}
-
-/** Refuse a population whose digest, size or strata differ from the announcement's. */
-export function checkAgainstPopulation(announcement, population) {
-  if (population.digest !== announcement.populationDigest) fail("population digest does not match the announcement");
-  if (population.size !== announcement.populationSize) fail("population size does not match the announcement");
-  const a = announcement.populationStrata;
-  const p = population.counts;
-  const keys = new Set([...Object.keys(a), ...Object.keys(p)]);
-  for (const key of keys) if (a[key] !== p[key]) fail("population strata counts do not match the announcement");
-}
 
 /** Check the shape of an inputs object (protocol §5); returns {secret, dice, drand}. */
 export function parseInputs(value) {
