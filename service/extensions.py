@@ -34,5 +34,9 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def session() -> Session:
-    """The current app context's SQLAlchemy session, typed as the `Session` domain code takes."""
+    """The current app context's session, as the `Session` that domain code takes.
+
+    `db.session` is a `scoped_session` proxy; calling it returns the context's `Session`, so
+    service functions keep their plain `sqlalchemy.orm.Session` parameter and callers pass this.
+    """
     return db.session()
