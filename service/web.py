@@ -65,7 +65,7 @@ def register(app: Flask) -> None:
         if now - seen > IDLE_TIMEOUT.total_seconds():
             session.clear()
             return None
-        user = session_user(db.session, token, int(user_id))
+        user = session_user(db.session(), token, int(user_id))
         if user is None:
             session.clear()
             return None

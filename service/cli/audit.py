@@ -5,7 +5,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from service.extensions import db
+from service.extensions import db, session
 
 
 @click.group(cls=AppGroup)
@@ -18,7 +18,7 @@ def audit_verify() -> None:
     """Recompute the log, every checkpoint and every published draw; exit 1 naming each problem."""
     from service.integrity import self_check
 
-    problems = self_check(db.session)
+    problems = self_check(session())
     for problem in problems:
         click.echo(f"✗ {problem}")
     if problems:
@@ -51,7 +51,7 @@ def audit_prove(case: str, as_json: bool) -> None:
     documents, all_match = [], True
     for row in cases:
         try:
-            note, proofs = prove_case(db.session, row)
+            note, proofs = prove_case(session(), row)
         except ReviewError as exc:
             raise click.ClickException(str(exc)) from None
         all_match = all_match and all(p.digest_matches for p in proofs)

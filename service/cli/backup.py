@@ -5,7 +5,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import db, session
 
 
 @click.group(cls=AppGroup)
@@ -49,7 +49,7 @@ def backup_restore(path: str) -> None:
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
     db.engine.dispose()
-    problems = restored_problems(db.session, manifest)
+    problems = restored_problems(session(), manifest)
     for problem in problems:
         click.echo(f"✗ {problem}")
     if problems:

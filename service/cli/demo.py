@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import db, session
 
 
 @click.group(cls=AppGroup)
@@ -23,13 +23,13 @@ def load_command() -> None:
     if settings_of(current_app).environment == "production":
         raise click.ClickException("the demo is not loaded in production")
     current_app.config["SUNSHINE_INLINE_JOBS"] = True
-    load_demo(db.session, settings_of(current_app))
+    load_demo(session(), settings_of(current_app))
     db.session.commit()
     click.echo("demo year loaded")
     from service.demo import DEMO_DRAW_ID, DEMO_SECRET_AT
     from service.demo_witnesses import witness_demo_draw
 
-    outcomes = witness_demo_draw(db.session, settings_of(current_app), DEMO_DRAW_ID, DEMO_SECRET_AT)
+    outcomes = witness_demo_draw(session(), settings_of(current_app), DEMO_DRAW_ID, DEMO_SECRET_AT)
     for outcome in outcomes:
         click.echo(
             f"demo witness {outcome.witness}: checkpoint {outcome.size} {outcome.result} {outcome.detail}".rstrip()
@@ -44,7 +44,7 @@ def witnesses_command() -> None:
     from service.keystore import active_key
 
     settings = settings_of(current_app)
-    key = active_key(db.session)
+    key = active_key(session())
     if settings.environment == "production" or key is None:
         raise click.ClickException("the demo witnesses serve only a loaded demo, never production")
     click.echo(serve_commands(settings, key.vkey))

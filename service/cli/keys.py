@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import db, session
 
 
 @click.group(cls=AppGroup)
@@ -22,7 +22,7 @@ def keys_generate() -> None:
 
     settings = settings_of(current_app)
     try:
-        key = generate_key(db.session, settings)
+        key = generate_key(session(), settings)
     except KeyUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
@@ -50,7 +50,7 @@ def keys_rotate() -> None:
     from service.keystore import KeyUnavailable, rotate_key
 
     try:
-        key = rotate_key(db.session, settings_of(current_app))
+        key = rotate_key(session(), settings_of(current_app))
     except KeyUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
@@ -83,7 +83,7 @@ def keys_rotate_data_key(new_key_file: str | None) -> None:
     if not text:
         raise click.ClickException("give the new key: --new-key-file PATH or SUNSHINE_NEW_DATA_KEY")
     try:
-        count = rotate_data_key(db.session, settings_of(current_app), parse_data_key(text))
+        count = rotate_data_key(session(), settings_of(current_app), parse_data_key(text))
     except (DataKeyError, PersonalDataLost) as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None

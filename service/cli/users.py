@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from service.accounts import AccountError, create_user, get_or_create_office
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import db, session
 
 
 @click.group(cls=AppGroup)
@@ -27,10 +27,10 @@ def users() -> None:
 def create_user_command(office_slug: str, office_name: str, username: str, display_name: str, role: str) -> None:
     """Create a user; the password comes from SUNSHINE_NEW_PASSWORD or a prompt."""
     password = os.environ.get("SUNSHINE_NEW_PASSWORD") or getpass.getpass("Password (12+ characters): ")
-    office = get_or_create_office(db.session, office_slug, office_name or office_slug)
+    office = get_or_create_office(session(), office_slug, office_name or office_slug)
     try:
         user = create_user(
-            db.session, office=office, username=username, display_name=display_name, password=password, role=role
+            session(), office=office, username=username, display_name=display_name, password=password, role=role
         )
     except AccountError as exc:
         raise click.ClickException(_both_languages(exc)) from None
@@ -78,7 +78,7 @@ def password_command(username: str) -> None:
         set_password(user, password)
     except AccountError as exc:
         raise click.ClickException(_both_languages(exc)) from None
-    record_event(db.session, "password_set_by_admin", user.username, user, Client(ip="cli"))
+    record_event(session(), "password_set_by_admin", user.username, user, Client(ip="cli"))
     db.session.commit()
     click.echo(f"the password of {user.username} is changed")
 
@@ -91,10 +91,10 @@ def unlock_command(username: str) -> None:
     from service.throttle import clear_account, store_for
 
     user = _user(username)
-    clear_account(store_for(current_app, db.session), user.username)
+    clear_account(store_for(current_app, session()), user.username)
     user.failed_logins = 0
     user.locked_until = None
-    record_event(db.session, "unlocked", user.username, user, Client(ip="cli"))
+    record_event(session(), "unlocked", user.username, user, Client(ip="cli"))
     db.session.commit()
     click.echo(f"{user.username} may sign in again at once")
 
@@ -108,11 +108,11 @@ def token_command(username: str, revoke: bool) -> None:
 
     user = _user(username)
     if revoke:
-        count = revoke_api_token(db.session, user)
+        count = revoke_api_token(session(), user)
         db.session.commit()
         click.echo(f"{count} API token(s) of {user.username} revoked")
         return
-    token = issue_api_token(db.session, user, name="cli", scope="write", days=settings_of(current_app).api_token_days)
+    token = issue_api_token(session(), user, name="cli", scope="write", days=settings_of(current_app).api_token_days)
     db.session.commit()
     click.echo(f"API token for {user.username} ({user.role}); it is shown only this once:", err=True)
     click.echo(token)
@@ -131,7 +131,7 @@ def tokens_list(username: str | None) -> None:
     from service.models import utcnow
 
     now = utcnow()
-    rows = api_tokens(db.session, _user(username) if username else None)
+    rows = api_tokens(session(), _user(username) if username else None)
     if not rows:
         click.echo("no API tokens")
     for row in rows:
@@ -156,7 +156,7 @@ def tokens_create(username: str, name: str, scope: str, days: int | None) -> Non
     user = _user(username)
     try:
         token = issue_api_token(
-            db.session, user, name=name, scope=scope, days=days or settings_of(current_app).api_token_days
+            session(), user, name=name, scope=scope, days=days or settings_of(current_app).api_token_days
         )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -175,7 +175,7 @@ def tokens_revoke(token_id: int) -> None:
     row = db.session.get(ApiToken, token_id)
     if row is None:
         raise click.ClickException(f"no API token {token_id}")
-    if not revoke_api_token(db.session, row.user, token_id):
+    if not revoke_api_token(session(), row.user, token_id):
         raise click.ClickException(f"API token {token_id} is already revoked")
     db.session.commit()
     click.echo(f"API token {token_id} ({row.name}) of {row.user.username} revoked")

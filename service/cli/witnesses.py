@@ -5,7 +5,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import session
 
 
 @click.group(cls=AppGroup)
@@ -22,7 +22,7 @@ def witnesses_submit() -> None:
     if not settings.witnesses:
         click.echo("No witness is configured (SUNSHINE_WITNESSES).")
         return
-    outcomes = submit_latest(db.session, settings, submitter_of(current_app))
+    outcomes = submit_latest(session(), settings, submitter_of(current_app))
     if not outcomes:
         click.echo("The log has no checkpoint yet.")
     for outcome in outcomes:
@@ -43,11 +43,11 @@ def witnesses_status() -> None:
     if not settings.witnesses:
         click.echo("No witness is configured (SUNSHINE_WITNESSES).")
         return
-    latest = latest_checkpoint(db.session)
+    latest = latest_checkpoint(session())
     latest_size = latest.size if latest is not None else 0
     click.echo(f"Latest signed checkpoint: size {latest_size}")
     for endpoint in settings.witnesses:
-        size = cosigned_size(db.session, endpoint)
+        size = cosigned_size(session(), endpoint)
         state = "up to date" if size == latest_size and size else f"{latest_size - size} entries behind"
         cosigned = f"cosigned up to size {size}" if size else "has cosigned nothing yet"
         click.echo(f"{endpoint.name} ({endpoint.url}): {cosigned}, {state}")

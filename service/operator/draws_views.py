@@ -17,7 +17,7 @@ from service.declarations import population_counts, years
 from service.draw_lifecycle import notice_hours
 from service.draw_rules import DrawRuleError, Rule, parse_percent, plan_stages
 from service.draws import DrawSetup, DrawSetupError, clean_witnesses, plan_for, rule_of, save_draft
-from service.extensions import db
+from service.extensions import db, session
 from service.forms import DrawSetupForm, EmptyForm
 from service.labels import plan_rule_lines
 from service.models import Draw
@@ -62,7 +62,7 @@ def _setup_from(form: DrawSetupForm) -> DrawSetup:
 
 def _form_for(draw: Draw | None) -> DrawSetupForm:
     form = DrawSetupForm(obj=None)
-    office_years = years(db.session, current_office())
+    office_years = years(session(), current_office())
     form.roc_year.choices = [SelectChoice(year, str(year)) for year in office_years]
     if draw is not None and request.method == "GET":
         form.title.data = draw.title
@@ -110,7 +110,7 @@ def _edit(draw: Draw | None) -> Any:
                     gettext("This deployment requires at least %(hours)s hours of notice.", hours=floor)
                 )
             saved = save_draft(
-                db.session, office=current_office(), user=current_user, setup=_setup_from(form), draw=draw
+                session(), office=current_office(), user=current_user, setup=_setup_from(form), draw=draw
             )
         except (DrawSetupError, DrawRuleError) as exc:
             flash(str(exc), "error")
@@ -144,7 +144,7 @@ def draw_detail(draw_id: str) -> Any:
     """A draw's rule, quotas, schedule and witnesses."""
     draw = draw_or_404(draw_id)
     try:
-        plan = plan_for(db.session, current_office(), draw.roc_year, rule_of(draw))
+        plan = plan_for(session(), current_office(), draw.roc_year, rule_of(draw))
         plan_error = None
     except DrawSetupError as exc:
         plan, plan_error = None, str(exc)
@@ -173,7 +173,7 @@ def quota_preview(roc_year: int) -> Any:
             grouping=request.args.get("grouping", "pooled"),
             comparison_rate_bp=parse_percent(comparison) if comparison else None,
         )
-        plan = plan_stages(population_counts(db.session, current_office(), roc_year), rule)
+        plan = plan_stages(population_counts(session(), current_office(), roc_year), rule)
     except DrawRuleError as exc:
         return jsonify({"ok": False, "message": str(exc)})
     return jsonify(
