@@ -121,9 +121,9 @@ def login() -> Any:
             if limited is not None:
                 return limited
             if form.validate_on_submit():
-                user = check_user_password(
-                    db.session(), _store(), form.username.data, form.password.data, client(), clock_now()
-                )
+                # DataRequired on both: `or` only narrows the type for mypy.
+                username, password = form.username.data or "", form.password.data or ""
+                user = check_user_password(db.session(), _store(), username, password, client(), clock_now())
             else:
                 return _refused("login.html", 400, form=form)
         except SignInRefused as exc:
@@ -160,7 +160,8 @@ def _second_step(template: str, enrolling: bool) -> Any:
                 return limited
             if not form.validate_on_submit():
                 return _refused(template, 400, form=form, **_context(user, secret_key, enrolling))
-            how = check_code(db.session(), _store(), user, form.code.data, secret_key, client(), clock_now())
+            code = form.code.data or ""  # DataRequired: `or` only narrows the type for mypy
+            how = check_code(db.session(), _store(), user, code, secret_key, client(), clock_now())
         except SignInRefused as exc:
             flash(str(exc), "error")
             return _refused(template, 401, form=form, **_context(user, secret_key, enrolling))
@@ -246,13 +247,13 @@ def password() -> Any:
     form = PasswordChangeForm()
     if form.validate_on_submit():
         user: User = current_user._get_current_object()
-        if not verify_password(user.password_hash, form.current.data):
+        if not verify_password(user.password_hash, form.current.data or ""):  # DataRequired: never None
             record_event(db.session(), "password_change_failed", user.username, user, client())
             db.session.commit()
             flash(gettext("The current password is wrong."), "error")
             return render_template("account_password.html", form=form), 400
         try:
-            set_password(user, form.new.data)
+            set_password(user, form.new.data or "")
         except PasswordTooWeak as exc:
             flash(str(exc.message), "error")
             return render_template("account_password.html", form=form), 400

@@ -122,7 +122,7 @@ def upload() -> Any:
                 session(),
                 office=current_office(),
                 user=current_user,
-                roc_year=form.roc_year.data,
+                roc_year=form.roc_year.data or 0,  # DataRequired: a year is there (`or` is for mypy)
                 filename=storage.filename or "upload",
                 data=storage.read(),
             )
@@ -249,7 +249,7 @@ def exclude(declarant_id: int) -> Any:
         flash(gettext("Give the reason for the exclusion (at least 4 characters)."), "error")
         return redirect_to("operator.population", roc_year=declarant.roc_year)
     try:
-        exclude_declarant(session(), declarant, current_user, form.reason.data)
+        exclude_declarant(session(), declarant, current_user, form.reason.data or "")  # validated: never None
     except DeclarationError as exc:
         flash(str(exc), "error")
     else:

@@ -1,14 +1,14 @@
 """Draft draws: the rule, the schedule, the witnesses — with the resulting quotas shown live."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, jsonify, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3's; not in types-WTForms 3.2.1
 
 from service import clock
 from service.access import OPERATORS, role_required
@@ -39,14 +39,16 @@ def draws() -> Any:
 
 
 def _setup_from(form: DrawSetupForm) -> DrawSetup:
+    """The setup of a form whose validators passed (so its required fields hold values: the
+    `or` and the `cast` below only say so to mypy)."""
     comparison = parse_percent(form.comparison_percent.data or "2") if form.comparison.data else None
-    scheduled_local: datetime = form.scheduled_at.data
+    scheduled_local = cast(datetime, form.scheduled_at.data)
     return DrawSetup(
-        title=form.title.data,
-        draw_id=form.draw_id.data.strip(),
+        title=form.title.data or "",
+        draw_id=(form.draw_id.data or "").strip(),
         roc_year=form.roc_year.data,
         rule=Rule(
-            rate_bp=parse_percent(form.rate_percent.data),
+            rate_bp=parse_percent(form.rate_percent.data or ""),
             rounding=form.rounding.data,
             grouping=form.grouping.data,
             comparison_rate_bp=comparison,
@@ -54,9 +56,9 @@ def _setup_from(form: DrawSetupForm) -> DrawSetup:
         dice_count=form.dice_count.data or None,
         use_drand=bool(form.use_drand.data),
         scheduled_at=scheduled_local.replace(tzinfo=TAIPEI).astimezone(ZoneInfo("UTC")),
-        min_notice_hours=form.min_notice_hours.data,
+        min_notice_hours=form.min_notice_hours.data or 0,
         witnesses=clean_witnesses(form.witnesses.data or ""),
-        input_window_minutes=form.input_window_minutes.data,
+        input_window_minutes=form.input_window_minutes.data or 0,
     )
 
 
@@ -105,7 +107,7 @@ def _edit(draw: Draw | None) -> Any:
         form.min_notice_hours.data = max(floor, form.min_notice_hours.data or 0)
     if form.validate_on_submit():
         try:
-            if form.min_notice_hours.data < floor:
+            if (form.min_notice_hours.data or 0) < floor:  # NumberRange has refused a missing number
                 raise DrawSetupError(
                     gettext("This deployment requires at least %(hours)s hours of notice.", hours=floor)
                 )

@@ -147,9 +147,10 @@ def case_based_new() -> Any:
                 settings_of(current_app),
                 current_user.office,
                 current_user,
-                roc_year=form.roc_year.data,
-                case_number=form.case_number.data.strip(),
-                note=form.note.data,
+                # DataRequired on each: `or` only narrows the type for mypy.
+                roc_year=form.roc_year.data or 0,
+                case_number=(form.case_number.data or "").strip(),
+                note=form.note.data or "",
                 stage=form.stage.data,
                 due_on=form.due_on.data,
             )

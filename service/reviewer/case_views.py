@@ -142,8 +142,8 @@ def case_step(case_id: int) -> Any:
             settings,
             case.id,
             current_user,
-            form.to_state.data,
-            note=form.note.data,
+            form.to_state.data or "",  # DataRequired (as the note's): `or` only narrows the type
+            note=form.note.data or "",
             due_on=form.due_on.data,
             fine_amount=form.fine_amount.data,
             fine_ground=form.fine_ground.data or None,
@@ -171,8 +171,8 @@ def case_correction(case_id: int) -> Any:
             settings,
             case.id,
             current_user,
-            form.event_id.data,
-            note=form.note.data,
+            form.event_id.data or 0,  # DataRequired (as the note's): `or` only narrows the type
+            note=form.note.data or "",
             to_state=form.to_state.data or None,
             due_on=form.due_on.data,
             fine_amount=form.fine_amount.data,
