@@ -22,6 +22,7 @@ branch_labels = None
 depends_on = None
 
 
+# Whole, as Alembic wrote it: an applied migration records what ran, so it is not reshaped later.
 def upgrade() -> None:
     op.create_table(
         'login_counter',
