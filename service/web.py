@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from service import inputs
 from service.database import begin_mode
@@ -53,54 +54,64 @@ def register_converters(app: Flask) -> None:
 
 def register(app: Flask) -> None:
     """Install the request boundary, headers, error handlers and template helpers."""
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        # The session must be live on the server (not signed out, not past 12 hours) and used
-        # within the last 30 minutes; the cookie alone is not enough.
-        token, seen = session.get("sid"), session.get("seen")
-        if not user_id.isdigit() or not isinstance(token, str) or not isinstance(seen, int):
-            return None
-        now = time.time()
-        if now - seen > IDLE_TIMEOUT.total_seconds():
-            session.clear()
-            return None
-        user = session_user(db.session, token, int(user_id))
-        if user is None:
-            session.clear()
-            return None
-        session["seen"] = int(now)
-        return user
-
+    login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
-
-    @app.before_request
-    def choose_transaction_mode() -> None:
-        # Reads take a snapshot; anything that may write queues for SQLite's write lock up front.
-        begin_mode.set("DEFERRED" if request.method in ("GET", "HEAD", "OPTIONS") else "IMMEDIATE")
-
+    app.before_request(choose_transaction_mode)
     login_manager.login_message = ""
+    app.after_request(commit_and_secure)
+    register_error_handlers(app)
+    register_template_helpers(app)
 
-    @app.after_request
-    def commit_and_secure(response: Response) -> Response:
-        if response.status_code < 400:
-            db.session.commit()
-        else:
-            db.session.rollback()
-        frame_ancestors = "*" if getattr(g, "allow_framing", False) else "'none'"
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frame_ancestors=frame_ancestors))
-        if frame_ancestors == "'none'":
-            headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        if request.is_secure:  # HTTPS here or at a proxy gunicorn trusts (forwarded_allow_ips); RFC 6797 §7.2
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if current_user.is_authenticated or not getattr(g, "public_page", False):
-            headers["Cache-Control"] = "no-store"
-        return response
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's user loader: the signed-in user of this request, or None."""
+    # The session must be live on the server (not signed out, not past 12 hours) and used
+    # within the last 30 minutes; the cookie alone is not enough.
+    token, seen = session.get("sid"), session.get("seen")
+    if not user_id.isdigit() or not isinstance(token, str) or not isinstance(seen, int):
+        return None
+    now = time.time()
+    if now - seen > IDLE_TIMEOUT.total_seconds():
+        session.clear()
+        return None
+    user = session_user(db.session(), token, int(user_id))
+    if user is None:
+        session.clear()
+        return None
+    session["seen"] = int(now)
+    return user
+
+
+def choose_transaction_mode() -> None:
+    """Before each request: how its transaction begins."""
+    # Reads take a snapshot; anything that may write queues for SQLite's write lock up front.
+    begin_mode.set("DEFERRED" if request.method in ("GET", "HEAD", "OPTIONS") else "IMMEDIATE")
+
+
+def commit_and_secure(response: Response) -> Response:
+    """After each request: commit (or roll back an error's work) and set the security headers."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    frame_ancestors = "*" if getattr(g, "allow_framing", False) else "'none'"
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frame_ancestors=frame_ancestors))
+    if frame_ancestors == "'none'":
+        headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.is_secure:  # HTTPS here or at a proxy gunicorn trusts (forwarded_allow_ips); RFC 6797 §7.2
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_user.is_authenticated or not getattr(g, "public_page", False):
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error answers in the one error shape, never with an exception's text."""
 
     @app.errorhandler(CSRFError)
     def csrf_failed(_error: CSRFError) -> Any:
@@ -137,6 +148,9 @@ def register(app: Flask) -> None:
         db.session.rollback()
         return error_response(500, "internal", gettext("Something went wrong on our side. Nothing was changed."))
 
+
+def register_template_helpers(app: Flask) -> None:
+    """Labels and the national-ID mask, callable from every template."""
     from service.declaration_files import COLUMN_LABELS, mask_national_id
     from service.i18n import is_english
     from service.labels import status_label, stratum_label
@@ -150,6 +164,6 @@ def register(app: Flask) -> None:
     )
 
 
-def redirect_to(endpoint: str, **values: Any) -> Response:
+def redirect_to(endpoint: str, **values: Any) -> WerkzeugResponse:
     """A 303 redirect, the right answer to a successful POST."""
-    return redirect(url_for(endpoint, **values), code=303)  # type: ignore[return-value]
+    return redirect(url_for(endpoint, **values), code=303)

@@ -30,7 +30,7 @@ from service.draw_lifecycle import (
     secret_opens,
     start_live,
 )
-from service.extensions import db
+from service.extensions import db, session
 from service.forms import AbandonForm, ConfirmDrawForm, EmptyForm
 from service.keystore import KeyUnavailable
 from service.operator import operator_blueprint as bp
@@ -104,7 +104,7 @@ def draw_announce(draw_id: str) -> Any:
         return refused
     return _run_step(
         draw_id,
-        lambda pk: announce(db.session, settings, pk, current_user, clock.now()),
+        lambda pk: announce(session(), settings, pk, current_user, clock.now()),
         gettext("The draw is announced: the population is frozen and the commitment is published."),
     )
 
@@ -136,11 +136,11 @@ def console(draw_id: str) -> Any:
         window=window,
         missing_input=missing_input,
         beacon_at=beacon_at,
-        confirmations=confirmations(db.session, draw),
+        confirmations=confirmations(session(), draw),
         witness_url=url_for("witness.confirm_page", draw_id=draw.draw_id, _external=True),
         qr_svg=qr_svg,
         drand=drand_panel(draw, settings_of(current_app)),
-        review_cases=review_cases_of(db.session, draw) if draw.status == "completed" else None,
+        review_cases=review_cases_of(session(), draw) if draw.status == "completed" else None,
     )
 
 
@@ -148,7 +148,7 @@ def console(draw_id: str) -> Any:
 @role_required(*OPERATORS)
 def live_start(draw_id: str) -> Any:
     """Show the frozen population and rule on the stage display."""
-    return _run_step(draw_id, lambda pk: start_live(db.session, pk, clock.now()))
+    return _run_step(draw_id, lambda pk: start_live(session(), pk, clock.now()))
 
 
 @bp.route("/draws/<draw_id:draw_id>/live/dice", methods=["POST"])
@@ -159,7 +159,7 @@ def live_dice(draw_id: str) -> Any:
     settings = settings_of(current_app)
     return _run_step(
         draw_id,
-        lambda pk: enter_dice(db.session, settings, pk, dice, clock.now()),
+        lambda pk: enter_dice(session(), settings, pk, dice, clock.now()),
         gettext("Dice recorded and published in the log."),
     )
 
@@ -171,7 +171,7 @@ def _finish_if_ready(draw_pk: int) -> None:
     db.session.commit()
     draw = db.session.get(Draw, draw_pk)
     if draw is not None and ready_to_complete(draw):
-        complete(db.session, settings_of(current_app), draw_pk, clock.now(), current_user)
+        complete(session(), settings_of(current_app), draw_pk, clock.now(), current_user)
 
 
 @bp.route("/draws/<draw_id:draw_id>/live/secret", methods=["POST"])
@@ -181,7 +181,7 @@ def live_secret(draw_id: str) -> Any:
     settings = settings_of(current_app)
 
     def step(pk: int) -> None:
-        reveal_secret(db.session, settings, pk, clock.now())
+        reveal_secret(session(), settings, pk, clock.now())
         _finish_if_ready(pk)
 
     return _run_step(draw_id, step, gettext("The secret is revealed and matches the commitment."))
@@ -226,7 +226,7 @@ def live_drand(draw_id: str) -> Any:
         beacon = outcome.beacon
 
     def step(pk: int) -> None:
-        record_beacon(db.session, settings, pk, beacon, clock.now())
+        record_beacon(session(), settings, pk, beacon, clock.now())
         _finish_if_ready(pk)
 
     return _run_step(draw_id, step, gettext("The drand round is verified and the result is published."))
@@ -239,7 +239,7 @@ def live_complete(draw_id: str) -> Any:
     settings = settings_of(current_app)
     return _run_step(
         draw_id,
-        lambda pk: complete(db.session, settings, pk, clock.now(), current_user),
+        lambda pk: complete(session(), settings, pk, clock.now(), current_user),
         gettext("The result is published."),
     )
 
@@ -250,7 +250,7 @@ def live_reveal(draw_id: str) -> Any:
     """Reveal the next selection (or all) on the stage display."""
     draw = draw_or_404(draw_id)
     count = 10**9 if request.form.get("all") else draw.revealed_count + 1
-    return _run_step(draw_id, lambda pk: advance_reveal(db.session, pk, count))
+    return _run_step(draw_id, lambda pk: advance_reveal(session(), pk, count))
 
 
 @bp.route("/draws/<draw_id:draw_id>/abandon", methods=["POST"])
@@ -265,7 +265,7 @@ def draw_abandon(draw_id: str) -> Any:
     reason = form.reason.data or ""
     return _run_step(
         draw_id,
-        lambda pk: abandon(db.session, settings, pk, reason, clock.now()),
+        lambda pk: abandon(session(), settings, pk, reason, clock.now()),
         gettext("The draw is abandoned; the reason is in the public log."),
     )
 
@@ -285,6 +285,6 @@ def abandoned_beacon(draw_id: str) -> Any:
     if outcome.beacon is None:
         flash(gettext("Round %(round)s could not be fetched yet; try again later.", round=draw.drand_round), "error")
     else:
-        remember_beacon(db.session, outcome.beacon, clock.now())
+        remember_beacon(session(), outcome.beacon, clock.now())
         flash(gettext("The round is verified; the public page now shows what the draw would have selected."), "ok")
     return redirect_to("operator.console", draw_id=draw.draw_id)

@@ -23,7 +23,7 @@ from service.declarations import (
     year_is_frozen,
     years,
 )
-from service.extensions import db
+from service.extensions import db, session
 from service.forms import EmptyForm, ExclusionForm, UploadForm
 from service.inputs import MAX_PAGE, query_int
 from service.models import Declarant, DeclarationUpload, Draw
@@ -92,7 +92,7 @@ def dashboard() -> Any:
             .select_from(Declarant)
             .where(Declarant.office_id == office.id, Declarant.roc_year == year, Declarant.excluded_reason.is_(None))
         )
-        for year in years(db.session, office)
+        for year in years(session(), office)
     }
     from service.integrity import self_check
 
@@ -102,7 +102,7 @@ def dashboard() -> Any:
         uploads=uploads,
         draws=draws,
         counts=counts,
-        integrity_problems=self_check(db.session),
+        integrity_problems=self_check(session()),
     )
 
 
@@ -119,10 +119,10 @@ def upload() -> Any:
         storage = form.file.data
         try:
             created = start_upload(
-                db.session,
+                session(),
                 office=current_office(),
                 user=current_user,
-                roc_year=form.roc_year.data,
+                roc_year=form.roc_year.data or 0,  # DataRequired: a year is there (`or` is for mypy)
                 filename=storage.filename or "upload",
                 data=storage.read(),
             )
@@ -157,7 +157,7 @@ def upload_preview(upload_id: int) -> Any:
     upload = owned_or_404(DeclarationUpload, upload_id)
     if mark_if_stalled(upload):
         db.session.commit()  # a page view that finds a dead job records it
-    frozen = year_is_frozen(db.session, current_office(), upload.roc_year)
+    frozen = year_is_frozen(session(), current_office(), upload.roc_year)
     return render_template(
         "operator/upload_preview.html",
         upload=upload,
@@ -183,7 +183,7 @@ def upload_import(upload_id: int) -> Any:
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        import_upload(db.session, upload)
+        import_upload(session(), upload)
     except DeclarationError as exc:
         flash(str(exc), "error")
     return redirect_to("operator.upload_preview", upload_id=upload.id)
@@ -209,7 +209,7 @@ def upload_discard(upload_id: int) -> Any:
 def population(roc_year: int) -> Any:
     """The year's population by stratum and agency, the declarants, and the exclusions."""
     office = current_office()
-    summary = population_summary(db.session, office, roc_year)
+    summary = population_summary(session(), office, roc_year)
     if not summary["total"]:
         abort(404)
     query_text = request.args.get("q", "").strip()[:100]
@@ -233,7 +233,7 @@ def population(roc_year: int) -> Any:
         pages=max(1, (matching + PAGE_SIZE - 1) // PAGE_SIZE),
         matching=matching,
         query_text=query_text,
-        frozen=year_is_frozen(db.session, office, roc_year),
+        frozen=year_is_frozen(session(), office, roc_year),
         exclusion_form=ExclusionForm(),
         form=EmptyForm(),
     )
@@ -249,7 +249,7 @@ def exclude(declarant_id: int) -> Any:
         flash(gettext("Give the reason for the exclusion (at least 4 characters)."), "error")
         return redirect_to("operator.population", roc_year=declarant.roc_year)
     try:
-        exclude_declarant(db.session, declarant, current_user, form.reason.data)
+        exclude_declarant(session(), declarant, current_user, form.reason.data or "")  # validated: never None
     except DeclarationError as exc:
         flash(str(exc), "error")
     else:
@@ -265,7 +265,7 @@ def include(declarant_id: int) -> Any:
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        include_declarant(db.session, declarant)
+        include_declarant(session(), declarant)
     except DeclarationError as exc:
         flash(str(exc), "error")
     else:

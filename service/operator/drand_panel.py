@@ -35,7 +35,7 @@ def relay_sentence(problem: Problem, round_number: int, settings: Settings) -> s
     """One relay's failure, in words (never the exception's text)."""
     relay = problem.relay
     timeout = f"{settings.drand_timeout_seconds:g}"
-    sentences = {
+    sentences: dict[str, str] = {
         "timeout": gettext(
             "%(relay)s did not answer within %(seconds)s seconds.",
             relay=relay,
@@ -74,7 +74,7 @@ def relay_sentence(problem: Problem, round_number: int, settings: Settings) -> s
 
 def pasted_sentence(kind: str, round_number: int) -> str:
     """Why a pasted round was refused, in words."""
-    sentences = {
+    sentences: dict[str, str] = {
         "malformed": gettext(
             "The pasted text is not a drand round's JSON: copy everything the link shows, from { to }."
         ),

@@ -1,14 +1,14 @@
 """Draft draws: the rule, the schedule, the witnesses — with the resulting quotas shown live."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, jsonify, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3's; not in types-WTForms 3.2.1
 
 from service import clock
 from service.access import OPERATORS, role_required
@@ -17,7 +17,7 @@ from service.declarations import population_counts, years
 from service.draw_lifecycle import notice_hours
 from service.draw_rules import DrawRuleError, Rule, parse_percent, plan_stages
 from service.draws import DrawSetup, DrawSetupError, clean_witnesses, plan_for, rule_of, save_draft
-from service.extensions import db
+from service.extensions import db, session
 from service.forms import DrawSetupForm, EmptyForm
 from service.labels import plan_rule_lines
 from service.models import Draw
@@ -39,14 +39,16 @@ def draws() -> Any:
 
 
 def _setup_from(form: DrawSetupForm) -> DrawSetup:
+    """The setup of a form whose validators passed (so its required fields hold values: the
+    `or` and the `cast` below only say so to mypy)."""
     comparison = parse_percent(form.comparison_percent.data or "2") if form.comparison.data else None
-    scheduled_local: datetime = form.scheduled_at.data
+    scheduled_local = cast(datetime, form.scheduled_at.data)
     return DrawSetup(
-        title=form.title.data,
-        draw_id=form.draw_id.data.strip(),
+        title=form.title.data or "",
+        draw_id=(form.draw_id.data or "").strip(),
         roc_year=form.roc_year.data,
         rule=Rule(
-            rate_bp=parse_percent(form.rate_percent.data),
+            rate_bp=parse_percent(form.rate_percent.data or ""),
             rounding=form.rounding.data,
             grouping=form.grouping.data,
             comparison_rate_bp=comparison,
@@ -54,15 +56,15 @@ def _setup_from(form: DrawSetupForm) -> DrawSetup:
         dice_count=form.dice_count.data or None,
         use_drand=bool(form.use_drand.data),
         scheduled_at=scheduled_local.replace(tzinfo=TAIPEI).astimezone(ZoneInfo("UTC")),
-        min_notice_hours=form.min_notice_hours.data,
+        min_notice_hours=form.min_notice_hours.data or 0,
         witnesses=clean_witnesses(form.witnesses.data or ""),
-        input_window_minutes=form.input_window_minutes.data,
+        input_window_minutes=form.input_window_minutes.data or 0,
     )
 
 
 def _form_for(draw: Draw | None) -> DrawSetupForm:
     form = DrawSetupForm(obj=None)
-    office_years = years(db.session, current_office())
+    office_years = years(session(), current_office())
     form.roc_year.choices = [SelectChoice(year, str(year)) for year in office_years]
     if draw is not None and request.method == "GET":
         form.title.data = draw.title
@@ -105,12 +107,12 @@ def _edit(draw: Draw | None) -> Any:
         form.min_notice_hours.data = max(floor, form.min_notice_hours.data or 0)
     if form.validate_on_submit():
         try:
-            if form.min_notice_hours.data < floor:
+            if (form.min_notice_hours.data or 0) < floor:  # NumberRange has refused a missing number
                 raise DrawSetupError(
                     gettext("This deployment requires at least %(hours)s hours of notice.", hours=floor)
                 )
             saved = save_draft(
-                db.session, office=current_office(), user=current_user, setup=_setup_from(form), draw=draw
+                session(), office=current_office(), user=current_user, setup=_setup_from(form), draw=draw
             )
         except (DrawSetupError, DrawRuleError) as exc:
             flash(str(exc), "error")
@@ -144,7 +146,7 @@ def draw_detail(draw_id: str) -> Any:
     """A draw's rule, quotas, schedule and witnesses."""
     draw = draw_or_404(draw_id)
     try:
-        plan = plan_for(db.session, current_office(), draw.roc_year, rule_of(draw))
+        plan = plan_for(session(), current_office(), draw.roc_year, rule_of(draw))
         plan_error = None
     except DrawSetupError as exc:
         plan, plan_error = None, str(exc)
@@ -173,7 +175,7 @@ def quota_preview(roc_year: int) -> Any:
             grouping=request.args.get("grouping", "pooled"),
             comparison_rate_bp=parse_percent(comparison) if comparison else None,
         )
-        plan = plan_stages(population_counts(db.session, current_office(), roc_year), rule)
+        plan = plan_stages(population_counts(session(), current_office(), roc_year), rule)
     except DrawRuleError as exc:
         return jsonify({"ok": False, "message": str(exc)})
     return jsonify(

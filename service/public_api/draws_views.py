@@ -6,7 +6,7 @@ from flask import abort, jsonify, request, url_for
 from sqlalchemy import select
 
 from service.access import public
-from service.extensions import db
+from service.extensions import db, session
 from service.models import Draw, Office
 from service.public_api import api_blueprint
 from service.reports import annual_report, report_years, stats_json
@@ -67,9 +67,9 @@ def stats(roc_year: int) -> Any:
             abort(404)
         office_id = office.id
     # Only what an announced draw has made public counts (a year just imported is not there yet).
-    if roc_year not in report_years(db.session, office_id, public=True):
+    if roc_year not in report_years(session(), office_id, public=True):
         abort(404, description="There are no declarations of that year.")
-    body = stats_json(annual_report(db.session, roc_year, office_id, public=True))
+    body = stats_json(annual_report(session(), roc_year, office_id, public=True))
     response = jsonify({**body, "office": slug or None})
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from service.access import role_required
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import db, session
 from service.forms import CaseBasedForm, EmptyForm, OpenCasesForm
 from service.inputs import parse_id
 from service.keystore import KeyUnavailable
@@ -36,8 +36,8 @@ def assignments() -> Any:
     """Every open case with its reviewer, an even-split suggestion for the unassigned ones, and the
     completed draws whose cases can be opened."""
     office_id = current_user.office_id
-    open_cases = find_cases(db.session, office_id, CaseFilters(open_only=True))
-    reviewers = reviewers_of(db.session, office_id)
+    open_cases = find_cases(session(), office_id, CaseFilters(open_only=True))
+    reviewers = reviewers_of(session(), office_id)
     suggestion = even_split(open_cases, reviewers)
     load = {r.id: sum(1 for c in open_cases if c.assignee_id == r.id) for r in reviewers}
     per_draw = (
@@ -73,7 +73,7 @@ def _reviewer_from(value: str) -> User | None:
 
 def _apply(assignments: dict[int, User | None], note: str) -> None:
     try:
-        events = assign(db.session, settings_of(current_app), assignments, current_user, note=note)
+        events = assign(session(), settings_of(current_app), assignments, current_user, note=note)
     except (ReviewError, KeyUnavailable) as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -126,7 +126,7 @@ def draw_open_cases(draw_id: str) -> Any:
         flash(gettext("Give the first due date as a date."), "error")
         return redirect_to("reviewer.assignments")
     try:
-        created = open_cases_for_draw(db.session, settings_of(current_app), draw, current_user, due_on=form.due_on.data)
+        created = open_cases_for_draw(session(), settings_of(current_app), draw, current_user, due_on=form.due_on.data)
     except (ReviewError, KeyUnavailable) as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -143,13 +143,14 @@ def case_based_new() -> Any:
     if form.validate_on_submit():
         try:
             case = open_case_based(
-                db.session,
+                session(),
                 settings_of(current_app),
                 current_user.office,
                 current_user,
-                roc_year=form.roc_year.data,
-                case_number=form.case_number.data.strip(),
-                note=form.note.data,
+                # DataRequired on each: `or` only narrows the type for mypy.
+                roc_year=form.roc_year.data or 0,
+                case_number=(form.case_number.data or "").strip(),
+                note=form.note.data or "",
                 stage=form.stage.data,
                 due_on=form.due_on.data,
             )

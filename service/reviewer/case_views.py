@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from service.access import CASE_VIEWERS, role_required
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import db, session
 from service.forms import CorrectionForm, EmptyForm, StepForm
 from service.inputs import MAX_YEAR, MIN_YEAR, query_int
 from service.keystore import KeyUnavailable
@@ -60,7 +60,7 @@ def filters_from_request() -> tuple[str, CaseFilters]:
 def cases() -> Any:
     """My cases (or the office's), overdue and due soon first, with filters."""
     scope, filters = filters_from_request()
-    rows = find_cases(db.session, current_user.office_id, filters)
+    rows = find_cases(session(), current_user.office_id, filters)
     today = taipei_today()
     return render_template(
         "reviewer/cases.html",
@@ -70,9 +70,9 @@ def cases() -> Any:
         today=today,
         scope=scope,
         filters=filters,
-        agencies=agencies_of(db.session, current_user.office_id),
+        agencies=agencies_of(session(), current_user.office_id),
         states=REVIEW_STATES,
-        waiting=None if rows else waiting_work(db.session, current_user.office_id),
+        waiting=None if rows else waiting_work(session(), current_user.office_id),
     )
 
 
@@ -104,7 +104,7 @@ def case_page(case_id: int) -> Any:
         steps=steps,
         correction_form=correction_form,
         correctable=correctable(case) if acting else [],
-        reviewers=reviewers_of(db.session, case.office_id) if current_user.role == "admin" else [],
+        reviewers=reviewers_of(session(), case.office_id) if current_user.role == "admin" else [],
         form=EmptyForm(),
         today=taipei_today(),
     )
@@ -138,12 +138,12 @@ def case_step(case_id: int) -> Any:
     return _act(
         case.id,
         lambda: transition(
-            db.session,
+            session(),
             settings,
             case.id,
             current_user,
-            form.to_state.data,
-            note=form.note.data,
+            form.to_state.data or "",  # DataRequired (as the note's): `or` only narrows the type
+            note=form.note.data or "",
             due_on=form.due_on.data,
             fine_amount=form.fine_amount.data,
             fine_ground=form.fine_ground.data or None,
@@ -167,12 +167,12 @@ def case_correction(case_id: int) -> Any:
     return _act(
         case.id,
         lambda: correct(
-            db.session,
+            session(),
             settings,
             case.id,
             current_user,
-            form.event_id.data,
-            note=form.note.data,
+            form.event_id.data or 0,  # DataRequired (as the note's): `or` only narrows the type
+            note=form.note.data or "",
             to_state=form.to_state.data or None,
             due_on=form.due_on.data,
             fine_amount=form.fine_amount.data,

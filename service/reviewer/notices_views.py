@@ -16,7 +16,7 @@ from service.access import NOTICE_PRINTERS, role_required
 from service.account.signin_views import client
 from service.bindings import SaltsLost
 from service.config import settings_of
-from service.extensions import db
+from service.extensions import db, session
 from service.notices import DOCUMENTS, NoticesUnavailable, draw_notices, roc_date
 from service.operator.loading import draw_or_404
 from service.qr import qr_svg
@@ -34,7 +34,7 @@ def notices(draw_id: str) -> Any:
     """Every drawn declarant's notice of one completed draw, ready to print."""
     draw = draw_or_404(draw_id)
     try:
-        found = draw_notices(db.session, settings_of(current_app), draw)
+        found = draw_notices(session(), settings_of(current_app), draw)
     except NoticesUnavailable:
         abort(404, description=gettext("Notices exist only for a completed draw."))
     except SaltsLost:
@@ -47,7 +47,7 @@ def notices(draw_id: str) -> Any:
             ),
         )
     record_event(
-        db.session,
+        session(),
         "notices.printed",
         current_user.username,
         current_user,

@@ -7,7 +7,7 @@ from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from service.access import CASE_VIEWERS, role_required
-from service.extensions import db
+from service.extensions import session
 from service.reports import (
     CouncilReport,
     Period,
@@ -40,7 +40,7 @@ def _page(report: CouncilReport | None, *, status: int = 200, error: str = "", p
         title=report_title(report) if report else "",
         tables=report_tables(report) if report else [],
         note=scope_note(report) if report else "",
-        years=report_years(db.session, current_user.office_id),
+        years=report_years(session(), current_user.office_id),
         form=form,
         error=error,
         query={"from": form["start"], "to": form["end"]},
@@ -52,16 +52,16 @@ def _page(report: CouncilReport | None, *, status: int = 200, error: str = "", p
 @role_required(*CASE_VIEWERS)
 def reports() -> Any:
     """The latest year that has anything to report (or a page saying there is none yet)."""
-    year = latest_year(db.session, current_user.office_id)
+    year = latest_year(session(), current_user.office_id)
     if year is not None:
         return redirect_to("reviewer.report", roc_year=year)
     return _page(None)
 
 
 def _year_report(roc_year: int) -> CouncilReport:
-    if roc_year not in report_years(db.session, current_user.office_id):
+    if roc_year not in report_years(session(), current_user.office_id):
         abort(404)
-    return council_report(db.session, current_user.office_id, roc_year=roc_year)
+    return council_report(session(), current_user.office_id, roc_year=roc_year)
 
 
 @bp.route("/reports/<year:roc_year>")
@@ -97,7 +97,7 @@ def _period_report() -> CouncilReport | str:
         period = parse_period(request.args.get("from"), request.args.get("to"))
     except ReportError as error:
         return str(error)
-    return council_report(db.session, current_user.office_id, period=period)
+    return council_report(session(), current_user.office_id, period=period)
 
 
 def _period_name(report: CouncilReport) -> str:

@@ -23,7 +23,7 @@ from service.account.signin_views import client
 from service.bindings import SaltRow, SaltsLost, salt_rows
 from service.config import settings_of
 from service.declaration_files import mask_national_id
-from service.extensions import db
+from service.extensions import db, session
 from service.forms import EmptyForm
 from service.inputs import MAX_PAGE, query_int
 from service.models import Draw
@@ -53,7 +53,7 @@ def _bound_draw(draw_id: str) -> Draw:
 
 def _rows(draw: Draw) -> list[SaltRow]:
     try:
-        return salt_rows(db.session, settings_of(current_app), draw)
+        return salt_rows(session(), settings_of(current_app), draw)
     except SaltsLost:
         log.error("draw %s: the sealed salts cannot be opened", draw.draw_id)
         abort(
@@ -112,7 +112,7 @@ def salts_csv(draw_id: str) -> Response:
         abort(400)
     data = salts_csv_bytes(_rows(draw))
     record_event(
-        db.session,
+        session(),
         "salts.exported",
         current_user.username,
         current_user,

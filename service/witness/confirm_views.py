@@ -11,7 +11,7 @@ from sqlalchemy import select
 from service.access import role_required
 from service.config import settings_of
 from service.draw_lifecycle import DrawLifecycleError
-from service.extensions import db
+from service.extensions import db, session
 from service.forms import EmptyForm
 from service.keystore import KeyUnavailable
 from service.models import Draw, DrawWitness
@@ -22,7 +22,7 @@ from service.witnesses import AlreadyConfirmed, WitnessError, confirm, confirmat
 
 def _named_draw_or_404(draw_id: str) -> tuple[Draw, DrawWitness]:
     draw = db.session.scalar(select(Draw).where(Draw.draw_id == draw_id, Draw.office_id == current_user.office_id))
-    named = named_witness(db.session, draw, current_user) if draw is not None else None
+    named = named_witness(session(), draw, current_user) if draw is not None else None
     if draw is None or named is None:
         abort(404)
     return draw, named
@@ -33,8 +33,8 @@ def _named_draw_or_404(draw_id: str) -> tuple[Draw, DrawWitness]:
 def dashboard() -> Any:
     """The draws the signed-in witness is named on, and whether they confirmed each."""
     rows = [
-        (draw, named, confirmation_of(db.session, draw, named.name))
-        for draw, named in draws_of_witness(db.session, current_user)
+        (draw, named, confirmation_of(session(), draw, named.name))
+        for draw, named in draws_of_witness(session(), current_user)
     ]
     return render_template("witness/dashboard.html", rows=rows)
 
@@ -47,7 +47,7 @@ def confirm_page(draw_id: str) -> Any:
     form = EmptyForm()
     if form.validate_on_submit():
         try:
-            confirm(db.session, settings_of(current_app), draw.id, current_user)
+            confirm(session(), settings_of(current_app), draw.id, current_user)
         except AlreadyConfirmed as exc:
             db.session.rollback()
             flash(str(exc), "info")
@@ -65,5 +65,5 @@ def confirm_page(draw_id: str) -> Any:
         named=named,
         form=form,
         result=result,
-        confirmation=confirmation_of(db.session, draw, named.name),
+        confirmation=confirmation_of(session(), draw, named.name),
     )

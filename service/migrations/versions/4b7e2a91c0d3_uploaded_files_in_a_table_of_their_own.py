@@ -24,7 +24,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table('declaration_upload_file',
     sa.Column('upload_id', sa.Integer(), nullable=False),
     sa.Column('original', sa.LargeBinary(), nullable=True),
@@ -55,7 +55,7 @@ def upgrade():
         )
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('declarant', schema=None) as batch_op:
         batch_op.drop_index(
             'ix_declarant_population',

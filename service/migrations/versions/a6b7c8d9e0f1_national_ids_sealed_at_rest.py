@@ -18,8 +18,14 @@ marked failed and their bytes deleted (the operator uploads the file again).
 The declarant rows of a frozen year are rewritten here, so the triggers that guard them are
 dropped for the rewrite and every version's triggers installed again afterwards.
 """
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from alembic import op
 import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from service.sealing import PersonalData
 
 
 # revision identifiers, used by Alembic.
@@ -32,7 +38,7 @@ _OLD_UQ = 'uq_declarant_office_id_roc_year_national_id'
 _NEW_UQ = 'uq_declarant_office_id_roc_year_national_id_hmac'
 
 
-def _sealer():
+def _sealer() -> 'PersonalData':
     from flask import current_app
 
     from service.sealing import personal_data
@@ -40,7 +46,7 @@ def _sealer():
     return personal_data(current_app.extensions['sunshine_settings'])
 
 
-def _drop_declarant_triggers(bind):
+def _drop_declarant_triggers(bind: sa.Connection) -> None:
     if bind.dialect.name == 'sqlite':
         op.execute('DROP TRIGGER IF EXISTS declarant_frozen_update')
         op.execute('DROP TRIGGER IF EXISTS declarant_frozen_delete')
@@ -48,17 +54,17 @@ def _drop_declarant_triggers(bind):
         op.execute('DROP TRIGGER IF EXISTS declarant_frozen ON declarant')
 
 
-def _reinstall_triggers(bind):
+def _reinstall_triggers(bind: sa.Connection) -> None:
     from service.triggers import reinstall_statements
 
     for statement in reinstall_statements(bind.dialect.name, up_to=4):
         op.execute(statement)
 
 
-def _sqlite_schema_replace(bind, pairs):
+def _sqlite_schema_replace(bind: sa.Connection, pairs: Iterable[tuple[str, str]]) -> None:
     """Rewrite names and declared lengths in the stored schema of `declarant` (SQLite's documented
     procedure for a change that leaves every stored row valid; as in c2d3e4f5a6b7)."""
-    version = bind.exec_driver_sql('PRAGMA schema_version').scalar()
+    version = bind.exec_driver_sql('PRAGMA schema_version').scalar_one()
     bind.exec_driver_sql('PRAGMA writable_schema=ON')
     for old, new in pairs:
         bind.exec_driver_sql(
@@ -69,7 +75,7 @@ def _sqlite_schema_replace(bind, pairs):
     bind.exec_driver_sql('PRAGMA writable_schema=OFF')
 
 
-def _fail_pending_uploads(bind):
+def _fail_pending_uploads(bind: sa.Connection) -> None:
     pending = "('parsing', 'ready', 'importing')"
     op.execute(
         "DELETE FROM declaration_upload_file WHERE upload_id IN "
@@ -80,7 +86,7 @@ def _fail_pending_uploads(bind):
     op.execute('DELETE FROM declaration_upload_file')
 
 
-def upgrade():
+def upgrade() -> None:
     bind = op.get_bind()
     sealer = _sealer()
     _fail_pending_uploads(bind)
@@ -118,7 +124,7 @@ def upgrade():
     _reinstall_triggers(bind)
 
 
-def downgrade():
+def downgrade() -> None:
     bind = op.get_bind()
     sealer = _sealer()
     _drop_declarant_triggers(bind)

@@ -26,7 +26,7 @@ _WINDOW = 'input_window_minutes BETWEEN 1 AND 120'
 _CLOSE = 'inputs_close_at IS NULL OR inputs_close_at > scheduled_at'
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table('drand_round',
     sa.Column('round', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('randomness', sa.String(length=64), nullable=False),
@@ -52,7 +52,7 @@ def upgrade():
     op.create_check_constraint(op.f('ck_draw_inputs_close_after_start'), 'draw', _CLOSE)
 
 
-def downgrade():
+def downgrade() -> None:
     if op.get_bind().dialect.name != 'sqlite':
         op.drop_constraint(op.f('ck_draw_inputs_close_after_start'), 'draw', type_='check')
         op.drop_constraint(op.f('ck_draw_input_window'), 'draw', type_='check')

@@ -20,13 +20,13 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.add_column('draw', sa.Column('bindings_tsv', sa.LargeBinary(), nullable=True))
     op.add_column('draw', sa.Column('bindings_digest', sa.String(length=64), nullable=True))
     op.add_column('draw', sa.Column('sealed_salts', sa.LargeBinary(), nullable=True))
 
 
-def downgrade():
+def downgrade() -> None:
     # In place on both databases (SQLite 3.35+): a batch rebuild would drop the draw's triggers.
     for column in ('sealed_salts', 'bindings_digest', 'bindings_tsv'):
         op.execute(f'ALTER TABLE draw DROP COLUMN {column}')

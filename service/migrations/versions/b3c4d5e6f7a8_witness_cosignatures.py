@@ -18,7 +18,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table('witness_cosignature',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('checkpoint_size', sa.Integer(), nullable=False),
@@ -41,7 +41,7 @@ def upgrade():
         op.execute(statement)
 
 
-def downgrade():
+def downgrade() -> None:
     from service.triggers import drop_statements_for
 
     for statement in drop_statements_for(op.get_bind().dialect.name, version=5):

@@ -28,7 +28,7 @@ _OLD_ROLES = "role IN ('admin', 'operator', 'reviewer')"
 _NEW_ROLES = "role IN ('admin', 'operator', 'reviewer', 'witness')"
 
 
-def _role_check(old, new):
+def _role_check(old: str, new: str) -> None:
     """Replace the role CHECK of `user_account`.
 
     On SQLite the constraint is rewritten in the stored schema (SQLite's documented procedure for a
@@ -37,7 +37,7 @@ def _role_check(old, new):
     """
     bind = op.get_bind()
     if bind.dialect.name == 'sqlite':
-        version = bind.exec_driver_sql('PRAGMA schema_version').scalar()
+        version = bind.exec_driver_sql('PRAGMA schema_version').scalar_one()
         bind.exec_driver_sql('PRAGMA writable_schema=ON')
         bind.exec_driver_sql(
             "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'user_account'",
@@ -50,7 +50,7 @@ def _role_check(old, new):
     op.create_check_constraint('role', 'user_account', sa.text(new))
 
 
-def upgrade():
+def upgrade() -> None:
     _role_check(_OLD_ROLES, _NEW_ROLES)
     op.create_table('draw_witness',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -91,7 +91,7 @@ def upgrade():
         op.execute(statement)
 
 
-def downgrade():
+def downgrade() -> None:
     from service.triggers import drop_statements_for
 
     for statement in drop_statements_for(op.get_bind().dialect.name, version=4):

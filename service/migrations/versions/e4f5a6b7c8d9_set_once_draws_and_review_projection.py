@@ -23,7 +23,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     # SQLite adds a plain column in place: no copy of the table, so no trigger is lost here.
     op.add_column(
         'review_case',
@@ -39,7 +39,7 @@ def upgrade():
         op.execute(statement)
 
 
-def downgrade():
+def downgrade() -> None:
     from service.triggers import drop_statements_for
 
     for statement in drop_statements_for(op.get_bind().dialect.name, version=3):

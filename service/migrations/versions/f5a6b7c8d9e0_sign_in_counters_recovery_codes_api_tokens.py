@@ -22,7 +22,8 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+# Whole, as Alembic wrote it: an applied migration records what ran, so it is not reshaped later.
+def upgrade() -> None:
     op.create_table(
         'login_counter',
         sa.Column('key', sa.String(length=200), nullable=False),
@@ -70,7 +71,7 @@ def upgrade():
     now = datetime.now(UTC).replace(microsecond=0)
     sqlite = connection.dialect.name == "sqlite"
 
-    def stamp(moment):
+    def stamp(moment: datetime) -> datetime:
         return moment.replace(tzinfo=None) if sqlite else moment
 
     rows = connection.execute(
@@ -92,7 +93,7 @@ def upgrade():
     connection.execute(sa.text("UPDATE user_account SET api_token_hash = NULL, api_token_created_at = NULL"))
 
 
-def downgrade():
+def downgrade() -> None:
     connection = op.get_bind()
     rows = connection.execute(
         sa.text(
