@@ -72,9 +72,11 @@ lint: $(VENV)/.dev
 types: $(VENV)/.dev
 	$(BIN)/mypy
 
-# Tests run on every core (pytest-xdist, whole files to a worker; each worker has its own
-# PostgreSQL database and Redis number, tests/builders.py) with their scratch files in memory
-# (/dev/shm) where the machine has it: SQLite still syncs every commit, to RAM.
+# Tests run on every core (pytest-xdist: a file's tests to one worker, as they share module
+# fixtures and, in the browser, a server's state — so long tests get files of their own, like the
+# crash trials; each worker has its own PostgreSQL database and Redis number, tests/builders.py),
+# their scratch files in memory (/dev/shm) where the machine has it: SQLite still syncs every
+# commit, to RAM.
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 TEST_TMPDIR := $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})
 

@@ -58,10 +58,12 @@ def free_port() -> int:
 
 
 def scratch_postgres(name: str) -> str | None:
-    """A fresh, empty PostgreSQL database next to TEST_DATABASE_URL's (None when not configured)."""
+    """A fresh, empty PostgreSQL database next to TEST_DATABASE_URL's, named after it (two runs
+    on one server with different test databases never share one); None when not configured."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         return None
+    name = f"{url.rsplit('/', 1)[1]}_{name}"[:63]
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     admin = plain.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as connection:
