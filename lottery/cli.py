@@ -7,6 +7,7 @@ that `draw` loads only what it uses and starts fast.
 
 import argparse
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -173,6 +174,10 @@ def command_witness_serve(args: argparse.Namespace) -> int:
     origins = ", ".join(sorted(logs))
     address = f"{host.strip('[]')}:{server.server_port}"
     print(f"listening on http://{address}/add-checkpoint for {origins}", file=sys.stderr, flush=True)
+    # Ctrl-C and a service manager's SIGTERM both stop it cleanly; set explicitly, since a shell
+    # starts background jobs (`make run`'s witnesses) with SIGINT ignored, which Python keeps.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -180,6 +185,11 @@ def command_witness_serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """A stop signal: end `serve_forever` as Ctrl-C would."""
+    raise KeyboardInterrupt
 
 
 def command_ticket(args: argparse.Namespace) -> int:

@@ -335,14 +335,24 @@ def test_the_monitor_is_still_the_witness_command_with_a_url(
     assert capsys.readouterr().err.startswith("refused: ")
 
 
-def test_serve_runs_a_witness_from_the_command_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_runs_a_witness_from_the_command_line(tmp_path: Path, stop: signal.Signals) -> None:
+    """Also when started with SIGINT ignored, as a shell starts a background job (it stopped only
+    in a foreground run; in CI under `nohup … &` it ignored Ctrl-C for ever)."""
     key = tmp_path / "witness.key"
     assert main(["witness", "keygen", "--name", "witness.example.org/w1", "--out", str(key)]) == 0
     office = generate_signer(ORIGIN)
     command = [sys.executable, "-m", "lottery", "witness", "serve", "--key", str(key)]
     command += ["--log", f"{ORIGIN}={office.verifier.vkey}", "--state", str(tmp_path / "w.db")]
     command += ["--listen", "127.0.0.1:0"]
-    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # started as a background job is
+    )
     try:
         assert process.stderr is not None
         assert process.stderr.readline().startswith("witness witness.example.org/w1+")
@@ -357,7 +367,7 @@ def test_serve_runs_a_witness_from_the_command_line(tmp_path: Path) -> None:
         assert set(cosigned_at(running, checkpoint_note, answer)) == {"witness.example.org/w1"}
         assert process.stderr.readline().startswith("127.0.0.1 POST /add-checkpoint 200 ")
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         code = process.wait(timeout=20)
         assert process.stderr is not None
         process.stderr.close()

@@ -166,7 +166,7 @@ def declarants(env: dict[str, str], year: int) -> int:
         )
 
 
-def status(env: dict[str, str], draw_id: str) -> str:
+def draw_status(env: dict[str, str], draw_id: str) -> str:
     with app_context(env):
         from service.extensions import db
         from service.models import Draw

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from tests.reliability.crashing import TRIALS, Witness, check_store, kill_during, signed_in, status, trial_loop
+from tests.reliability.crashing import TRIALS, Witness, check_store, draw_status, kill_during, signed_in, trial_loop
 from tests.reliability.harness import (
     Server,
     app_context,
@@ -51,10 +51,10 @@ def test_crash_during_announce(deployment: dict[str, str]) -> None:
         )
         server.start()
         check_store(deployment)
-        if status(deployment, draw_id) == "draft":  # redo the step: it must succeed once
+        if draw_status(deployment, draw_id) == "draft":  # redo the step: it must succeed once
             client.get(f"/operator/draws/{draw_id}")
             client.post(f"/operator/draws/{draw_id}/announce", {"confirm_draw_id": draw_id})
-        assert status(deployment, draw_id) == "announced"
+        assert draw_status(deployment, draw_id) == "announced"
         witness.check(client)
         server.kill()
 

@@ -8,7 +8,7 @@ import pytest
 
 from lottery.bundle import verify_bundle
 from tests.builders import ANNOUNCED, BEACON, BEACON_AT, DICE, DICE_AT, SECRET_AT
-from tests.reliability.crashing import TRIALS, Witness, check_store, kill_during, signed_in, trial_loop
+from tests.reliability.crashing import TRIALS, Witness, check_store, draw_status, kill_during, signed_in, trial_loop
 from tests.reliability.harness import (
     Client,
     Server,
@@ -69,7 +69,7 @@ def test_crash_during_the_live_draw(deployment: dict[str, str]) -> None:
             set_clock(deployment, moment)
             status, _ = client.post(path, data)
             assert status in (303, 409), (path, status)
-        assert status(deployment, draw_id) == "completed"
+        assert draw_status(deployment, draw_id) == "completed"
         check_store(deployment)
         status, bundle = client.get(f"/draws/{draw_id}/bundle.zip")
         assert status == 200
