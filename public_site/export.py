@@ -218,5 +218,5 @@ def export_site_command(out: Path, base_url: str | None) -> None:
 
 
 def register_export_command(app: Flask) -> None:
-    """Attach `flask export-site` (called from `service.cli.register_commands`)."""
+    """Attach `flask export-site` (called from `service.create_app`, beside `service.cli.register_commands`)."""
     app.cli.add_command(export_site_command)
