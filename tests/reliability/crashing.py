@@ -105,13 +105,17 @@ def signed_in(server: Server, env: dict[str, str]) -> Client:
     return clients[key]
 
 
-def trial_loop(run_trial: Callable[[int], None]) -> int:
-    """Run the TRIALS trials: their number is the property tested, not how fast a shared machine
+def run_trials(run_trial: Callable[[int], None], server: Server, env: dict[str, str]) -> None:
+    """Run the TRIALS trials, each of which raises on what it finds wrong, then stop the server and
+    check the store once more. Their number is the property tested, not how fast a shared machine
     gets through them (a time budget here failed with fewer trials whenever the machine was busy);
-    pytest's timeout, below, is what bounds a hung trial."""
-    for done in range(TRIALS):
-        run_trial(done)
-    return TRIALS
+    pytest's timeout, in each test file, is what bounds a hung trial."""
+    try:
+        for done in range(TRIALS):
+            run_trial(done)
+    finally:
+        server.kill()
+    check_store(env)
 
 
 def upload(client: Client, data: bytes, year: int) -> int:

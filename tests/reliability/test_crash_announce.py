@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from tests.reliability.crashing import TRIALS, Witness, check_store, draw_status, kill_during, signed_in, trial_loop
+from tests.reliability.crashing import Witness, check_store, draw_status, kill_during, run_trials, signed_in
 from tests.reliability.harness import (
     Server,
     app_context,
@@ -58,8 +58,4 @@ def test_crash_during_announce(deployment: dict[str, str]) -> None:
         witness.check(client)
         server.kill()
 
-    try:
-        assert trial_loop(trial) >= TRIALS
-    finally:
-        server.kill()
-    check_store(deployment)
+    run_trials(trial, server, deployment)

@@ -5,13 +5,11 @@ import random
 import pytest
 
 from tests.reliability.crashing import (
-    TRIALS,
     Witness,
-    check_store,
     declarants,
     kill_during,
+    run_trials,
     signed_in,
-    trial_loop,
     upload,
     wait_for,
 )
@@ -52,8 +50,4 @@ def test_crash_during_import(deployment: dict[str, str]) -> None:
         witness.check(client)
         server.kill()
 
-    try:
-        assert trial_loop(trial) >= TRIALS
-    finally:
-        server.kill()
-    check_store(deployment)
+    run_trials(trial, server, deployment)

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from tests.reliability.crashing import REVIEW_PATH, TRIALS, check_store, kill_during, trial_loop
+from tests.reliability.crashing import REVIEW_PATH, kill_during, run_trials
 from tests.reliability.harness import (
     Server,
     app_context,
@@ -82,8 +82,4 @@ def test_crash_during_review_transitions(deployment: dict[str, str]) -> None:
         assert state == wanted and [to for _, to in events].count(wanted) == 1
         server.kill()
 
-    try:
-        assert trial_loop(trial) >= TRIALS
-    finally:
-        server.kill()
-    check_store(deployment)
+    run_trials(trial, server, deployment)
